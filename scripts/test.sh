@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what is needed, then builds and runs every test twice: a normal
+# build and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+JOBS=$(nproc)
+
+run_suite() {
+  local dir=$1
+  shift
+  echo "=== building in $dir ($*)"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$JOBS"
+  echo "=== testing in $dir"
+  (cd "$dir" && ctest -j"$JOBS" --output-on-failure --timeout 180)
+}
+
+status=0
+run_suite build || status=1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -DHERALD_SANITIZE=ON || status=1
+
+if [[ $status -ne 0 ]]; then
+  echo "=== FAILED: see the ctest summaries above"
+fi
+exit $status

@@ -1,0 +1,408 @@
+#include "config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "config/duration.h"
+#include "db/sqlite.h"
+
+namespace fs = std::filesystem;
+
+namespace herald::config {
+namespace {
+
+// Reads one TOML table, remembering which keys were consumed so that the
+// rest can be reported (a typo must not be silently ignored).
+class TableReader {
+ public:
+  TableReader(const std::string& file, const toml::table& table, std::string prefix)
+      : file_(file), table_(table), prefix_(std::move(prefix)) {}
+
+  std::string where(const toml::node* node) const {
+    int line = node ? static_cast<int>(node->source().begin.line) : table_line();
+    return file_ + ":" + std::to_string(line) + ": ";
+  }
+  int table_line() const { return static_cast<int>(table_.source().begin.line); }
+  std::string key_name(std::string_view key) const {
+    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+  }
+
+  Error error(std::string_view key, const std::string& what) const {
+    return Error{where(table_.get(key)) + "key '" + key_name(key) + "': " + what};
+  }
+
+  const toml::node* get(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  Status string(std::string_view key, std::string& out, bool required = false) {
+    const toml::node* n = get(key);
+    if (!n) return required ? Status(error(key, "is required")) : Status();
+    auto v = n->value<std::string>();
+    if (!n->is_string() || !v) return error(key, "expected a string");
+    out = *v;
+    return {};
+  }
+
+  Status boolean(std::string_view key, bool& out) {
+    const toml::node* n = get(key);
+    if (!n) return {};
+    if (!n->is_boolean()) return error(key, "expected true or false");
+    out = *n->value<bool>();
+    return {};
+  }
+
+  Status integer(std::string_view key, int64_t& out, int64_t min, int64_t max) {
+    const toml::node* n = get(key);
+    if (!n) return {};
+    if (!n->is_integer()) return error(key, "expected an integer");
+    int64_t v = *n->value<int64_t>();
+    if (v < min || v > max) {
+      return error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = v;
+    return {};
+  }
+
+  Status duration(std::string_view key, std::chrono::milliseconds& out) {
+    const toml::node* n = get(key);
+    if (!n) return {};
+    auto text = n->value<std::string>();
+    auto d = text && n->is_string() ? parse_duration(*text) : std::nullopt;
+    if (!d) return error(key, "expected a duration such as \"500ms\", \"30s\", \"10m\", \"4h\" or \"1d\"");
+    out = *d;
+    return {};
+  }
+
+  // Reports the first key that nobody asked for.
+  Status no_unknown_keys() const {
+    for (auto&& [k, v] : table_) {
+      if (!used_.count(std::string(k.str()))) {
+        return Error{file_ + ":" + std::to_string(k.source().begin.line) + ": unknown key '" +
+                     key_name(k.str()) + "'"};
+      }
+    }
+    return {};
+  }
+
+  // Keys not consumed so far (for settings passed through to plugins).
+  std::vector<std::pair<std::string, const toml::node*>> remaining() const {
+    std::vector<std::pair<std::string, const toml::node*>> out;
+    for (auto&& [k, v] : table_) {
+      if (!used_.count(std::string(k.str()))) out.emplace_back(std::string(k.str()), &v);
+    }
+    return out;
+  }
+  void mark_used(const std::string& key) { used_.insert(key); }
+
+ private:
+  const std::string& file_;
+  const toml::table& table_;
+  std::string prefix_;
+  std::set<std::string> used_;
+};
+
+#define HERALD_TRY(expr)         \
+  do {                           \
+    if (auto s_ = (expr); !s_) { \
+      return s_.error();         \
+    }                            \
+  } while (0)
+
+std::string resolve(const std::string& dir, const std::string& p) {
+  if (p.empty()) return p;
+  fs::path path(p);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  return (fs::path(dir) / path).lexically_normal().string();
+}
+
+std::optional<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// Scalars passed to plugins as text.
+std::optional<std::string> scalar_text(const toml::node& n) {
+  if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
+  if (n.is_integer()) return std::to_string(*n.value<int64_t>());
+  if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
+  if (n.is_floating_point()) return std::to_string(*n.value<double>());
+  return std::nullopt;
+}
+
+Status load_auth(const std::string& file, const std::string& dir, const toml::table& auth,
+                 const std::string& prefix, EndpointConfig& ep) {
+  TableReader r(file, auth, prefix);
+  HERALD_TRY(r.string("type", ep.auth_type, true));
+  static const std::set<std::string> kTypes = {"none", "basic", "bearer", "oauth2"};
+  if (!kTypes.count(ep.auth_type)) return r.error("type", "expected one of none, basic, bearer, oauth2");
+  ep.settings.emplace_back("auth.type", ep.auth_type);
+
+  // A secret comes from a file (preferred) or an environment variable.
+  auto secret = [&](const std::string& name, bool required) -> Status {
+    std::string file_key = name + "_file", env_key = name + "_env", path, env;
+    HERALD_TRY(r.string(file_key, path));
+    HERALD_TRY(r.string(env_key, env));
+    if (!path.empty()) {
+      std::string full = resolve(dir, path);
+      auto value = read_secret_file(full);
+      if (!value) return r.error(file_key, "cannot read '" + full + "'");
+      ep.settings.emplace_back("auth." + name, *value);
+    } else if (!env.empty()) {
+      const char* value = std::getenv(env.c_str());
+      if (!value) return r.error(env_key, "environment variable '" + env + "' is not set");
+      ep.settings.emplace_back("auth." + name, value);
+    } else if (required) {
+      return r.error(file_key, "is required (or " + env_key + ")");
+    }
+    return {};
+  };
+
+  if (ep.auth_type == "basic") {
+    std::string user;
+    HERALD_TRY(r.string("username", user, true));
+    ep.settings.emplace_back("auth.username", user);
+    HERALD_TRY(secret("password", true));
+  } else if (ep.auth_type == "bearer") {
+    HERALD_TRY(secret("token", true));
+  } else if (ep.auth_type == "oauth2") {
+    std::string token_url, client_id;
+    HERALD_TRY(r.string("token_url", token_url, true));
+    HERALD_TRY(r.string("client_id", client_id, true));
+    ep.settings.emplace_back("auth.token_url", token_url);
+    ep.settings.emplace_back("auth.client_id", client_id);
+    HERALD_TRY(secret("client_secret", true));
+    if (const toml::node* scopes = r.get("scopes")) {
+      std::string joined;
+      const toml::array* arr = scopes->as_array();
+      if (!arr) return r.error("scopes", "expected an array of strings");
+      for (const auto& s : *arr) {
+        auto v = s.value<std::string>();
+        if (!v) return r.error("scopes", "expected an array of strings");
+        joined += (joined.empty() ? "" : " ") + *v;
+      }
+      ep.settings.emplace_back("auth.scopes", joined);
+    }
+  }
+  return r.no_unknown_keys();
+}
+
+Status load_endpoint(const std::string& file, const std::string& dir, const std::string& name,
+                     const toml::table& t, Config& cfg) {
+  EndpointConfig ep;
+  ep.name = name;
+  ep.line = static_cast<int>(t.source().begin.line);
+  std::string prefix = "endpoints." + name;
+  TableReader r(file, t, prefix);
+  HERALD_TRY(r.string("channel", ep.channel, true));
+  if (!db::is_identifier(ep.channel)) return r.error("channel", "expected a plugin name such as \"rest\"");
+  HERALD_TRY(r.string("url", ep.url));
+  HERALD_TRY(r.duration("timeout", ep.timeout));
+  HERALD_TRY(r.duration("connect_timeout", ep.connect_timeout));
+  HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
+  HERALD_TRY(r.string("ca_file", ep.ca_file));
+  ep.ca_file = resolve(dir, ep.ca_file);
+  if (!ep.tls_verify) {
+    cfg.warnings.push_back(
+        file + ":" + std::to_string(ep.line) + ": endpoint '" + name +
+        "': TLS verification is OFF (tls_verify = false); its server's identity is not checked");
+  }
+  ep.settings.emplace_back("url", ep.url);
+  ep.settings.emplace_back("timeout_ms", std::to_string(ep.timeout.count()));
+  ep.settings.emplace_back("tls_verify", ep.tls_verify ? "true" : "false");
+
+  if (const toml::node* auth = r.get("auth")) {
+    const toml::table* at = auth->as_table();
+    if (!at) return r.error("auth", "expected a table such as { type = \"bearer\", token_file = \"...\" }");
+    HERALD_TRY(load_auth(file, dir, *at, prefix + ".auth", ep));
+  } else {
+    ep.settings.emplace_back("auth.type", "none");
+  }
+  // Remaining scalar keys belong to the channel plugin, which validates them.
+  for (auto& [key, node] : r.remaining()) {
+    auto text = scalar_text(*node);
+    if (!text) {
+      return Error{file + ":" + std::to_string(node->source().begin.line) + ": key '" + prefix + "." + key +
+                   "': expected a string, number or boolean"};
+    }
+    ep.settings.emplace_back(key, *text);
+  }
+  cfg.endpoints.emplace(name, std::move(ep));
+  return {};
+}
+
+Status load_notification(const std::string& file, const toml::table& t, size_t index, Config& cfg) {
+  NotificationConfig n;
+  n.line = static_cast<int>(t.source().begin.line);
+  TableReader r(file, t, "notification[" + std::to_string(index) + "]");
+  HERALD_TRY(r.string("name", n.name, true));
+  HERALD_TRY(r.string("on", n.on));
+  HERALD_TRY(r.string("entity", n.entity));
+  HERALD_TRY(r.string("action", n.action));
+  HERALD_TRY(r.string("endpoint", n.endpoint, true));
+  HERALD_TRY(r.string("mapping", n.mapping));
+  HERALD_TRY(r.boolean("enabled", n.enabled));
+  HERALD_TRY(r.no_unknown_keys());
+  if (n.on.empty() && (n.entity.empty() || n.action.empty())) {
+    return r.error("on", "a notification needs 'on' (a lifecycle event name) or both 'entity' and 'action'");
+  }
+  if (!cfg.endpoints.count(n.endpoint)) return r.error("endpoint", "no endpoint named '" + n.endpoint + "'");
+  if (cfg.find_notification(n.name)) return r.error("name", "duplicate notification name '" + n.name + "'");
+  if (!n.mapping.empty()) {
+    n.mapping = resolve(cfg.mapping_dir, n.mapping);
+    if (!fs::is_regular_file(n.mapping)) return r.error("mapping", "no mapping file '" + n.mapping + "'");
+  }
+  cfg.notifications.push_back(std::move(n));
+  return {};
+}
+
+Status load_tables(const std::string& file, const toml::table& root, Config& cfg) {
+  TableReader top(file, root, "");
+  const toml::node* daemon = top.get("daemon");
+  const toml::node* outbox = top.get("outbox");
+  const toml::node* retry = top.get("retry");
+  const toml::node* endpoints = top.get("endpoints");
+  const toml::node* notifications = top.get("notification");
+  HERALD_TRY(top.no_unknown_keys());
+
+  cfg.mapping_dir = cfg.dir;
+  cfg.state_db = resolve(cfg.dir, "herald-state.db");
+#ifdef HERALD_DEFAULT_PLUGIN_DIR
+  cfg.plugin_dir = HERALD_DEFAULT_PLUGIN_DIR;
+#endif
+  if (daemon) {
+    if (!daemon->is_table()) return top.error("daemon", "expected a table");
+    TableReader r(file, *daemon->as_table(), "daemon");
+    HERALD_TRY(r.string("state_db", cfg.state_db));
+    HERALD_TRY(r.string("plugin_dir", cfg.plugin_dir));
+    HERALD_TRY(r.string("mapping_dir", cfg.mapping_dir));
+    HERALD_TRY(r.string("log_level", cfg.log_level));
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+    if (!kLevels.count(cfg.log_level))
+      return r.error("log_level", "expected trace, debug, info, warn or error");
+    int64_t v = cfg.max_in_flight;
+    HERALD_TRY(r.integer("max_in_flight", v, 1, 100'000));
+    cfg.max_in_flight = static_cast<int>(v);
+    v = static_cast<int64_t>(cfg.max_response_bytes);
+    HERALD_TRY(r.integer("max_response_bytes", v, 0, 16 << 20));
+    cfg.max_response_bytes = static_cast<size_t>(v);
+    HERALD_TRY(r.duration("poll_interval", cfg.poll_interval));
+    HERALD_TRY(r.duration("shutdown_grace", cfg.shutdown_grace));
+    HERALD_TRY(r.no_unknown_keys());
+    cfg.state_db = resolve(cfg.dir, cfg.state_db);
+    cfg.plugin_dir = resolve(cfg.dir, cfg.plugin_dir);
+    cfg.mapping_dir = resolve(cfg.dir, cfg.mapping_dir);
+  }
+
+  if (!outbox || !outbox->is_table())
+    return Error{file + ":1: table [outbox] with key 'database' is required"};
+  {
+    TableReader r(file, *outbox->as_table(), "outbox");
+    HERALD_TRY(r.string("database", cfg.outbox_db, true));
+    HERALD_TRY(r.string("table", cfg.outbox_table));
+    if (!db::is_identifier(cfg.outbox_table)) {
+      return r.error("table", "'" + cfg.outbox_table + "' is not a valid table name (letters, digits, _)");
+    }
+    int64_t v = cfg.batch_size;
+    HERALD_TRY(r.integer("batch_size", v, 1, 100'000));
+    cfg.batch_size = static_cast<int>(v);
+    HERALD_TRY(r.no_unknown_keys());
+    cfg.outbox_db = resolve(cfg.dir, cfg.outbox_db);
+  }
+
+  cfg.retry_schedule = default_retry_schedule();
+  if (retry) {
+    if (!retry->is_table()) return top.error("retry", "expected a table");
+    TableReader r(file, *retry->as_table(), "retry");
+    if (const toml::node* s = r.get("schedule")) {
+      const toml::array* arr = s->as_array();
+      if (!arr || arr->empty()) return r.error("schedule", "expected a non-empty array of durations");
+      cfg.retry_schedule.clear();
+      for (const auto& item : *arr) {
+        auto text = item.value<std::string>();
+        auto d = text && item.is_string() ? parse_duration(*text) : std::nullopt;
+        if (!d) {
+          return Error{file + ":" + std::to_string(item.source().begin.line) +
+                       ": key 'retry.schedule': expected durations such as \"10m\", got " +
+                       (text ? "\"" + *text + "\"" : std::string("a non-string"))};
+        }
+        cfg.retry_schedule.push_back(*d);
+      }
+    }
+    HERALD_TRY(r.no_unknown_keys());
+  }
+
+  if (endpoints) {
+    const toml::table* t = endpoints->as_table();
+    if (!t) return top.error("endpoints", "expected tables [endpoints.NAME]");
+    for (auto&& [k, v] : *t) {
+      const toml::table* et = v.as_table();
+      std::string name(k.str());
+      if (!et) {
+        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key 'endpoints." + name +
+                     "': expected a table [endpoints." + name + "]"};
+      }
+      HERALD_TRY(load_endpoint(file, cfg.dir, name, *et, cfg));
+    }
+  }
+
+  if (notifications) {
+    const toml::array* arr = notifications->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      return top.error("notification", "expected [[notification]] tables");
+    size_t i = 0;
+    for (const auto& item : *arr) HERALD_TRY(load_notification(file, *item.as_table(), i++, cfg));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::chrono::milliseconds> default_retry_schedule() {
+  using namespace std::chrono_literals;
+  return {10min, 30min, 60min, 4h, 12h, 24h};
+}
+
+const NotificationConfig* Config::find_notification(const std::string& name) const {
+  for (const auto& n : notifications) {
+    if (n.name == name) return &n;
+  }
+  return nullptr;
+}
+
+bool is_secret_setting(const std::string& key) {
+  return key == "auth.password" || key == "auth.token" || key == "auth.client_secret" ||
+         key.find("password") != std::string::npos || key.find("secret") != std::string::npos;
+}
+
+Result<Config> load(const std::string& path) {
+  Config cfg;
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  cfg.path = path;
+  cfg.dir = abs.parent_path().string();
+  if (!fs::is_regular_file(abs, ec)) return Error{path + ": cannot read the configuration file"};
+  toml::table root;
+  try {
+    root = toml::parse_file(abs.string());
+  } catch (const toml::parse_error& e) {
+    return Error{path + ":" + std::to_string(e.source().begin.line) + ":" +
+                 std::to_string(e.source().begin.column) +
+                 ": TOML syntax error: " + std::string(e.description())};
+  }
+  if (auto s = load_tables(path, root, cfg); !s) return s.error();
+  return cfg;
+}
+
+}  // namespace herald::config

@@ -1,0 +1,81 @@
+// Herald's configuration: one TOML file, loaded and validated as a whole.
+// Every error names the file, the line and the key.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace herald::config {
+
+struct EndpointConfig {
+  std::string name;
+  std::string channel;  // rest | json | xml | email (any plugin file name)
+  std::string url;
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  bool tls_verify = true;
+  std::string ca_file;
+  std::string auth_type = "none";
+  // Every setting flattened to strings for the plugin: "url", "timeout_ms",
+  // "tls_verify", "auth.type", "auth.username", "auth.password", ...
+  // Secrets are already read from their files or variables.
+  std::vector<std::pair<std::string, std::string>> settings;
+  int line = 0;
+};
+
+struct NotificationConfig {
+  std::string name;
+  std::string on;  // lifecycle event name; empty when matched by entity + action
+  std::string entity;
+  std::string action;
+  std::string endpoint;
+  std::string mapping;  // absolute path of the mapping file
+  bool enabled = true;
+  int line = 0;
+};
+
+struct Config {
+  std::string path;  // the file loaded
+  std::string dir;   // its folder: relative paths resolve against it
+
+  // [daemon]
+  std::string state_db;
+  std::string plugin_dir;
+  std::string mapping_dir;
+  std::string log_level = "info";
+  int max_in_flight = 64;
+  std::chrono::milliseconds poll_interval{2'000};  // fallback when file events are missed
+  size_t max_response_bytes = 4096;                // server response kept per attempt
+  std::chrono::milliseconds shutdown_grace{10'000};
+
+  // [outbox]
+  std::string outbox_db;
+  std::string outbox_table = "herald_outbox";
+  int batch_size = 500;
+
+  // [retry]
+  std::vector<std::chrono::milliseconds> retry_schedule;
+
+  std::map<std::string, EndpointConfig> endpoints;
+  std::vector<NotificationConfig> notifications;
+
+  // Things worth a warning at start, e.g. TLS verification turned off.
+  std::vector<std::string> warnings;
+
+  const NotificationConfig* find_notification(const std::string& name) const;
+};
+
+// The default retry schedule: 10m, 30m, 60m, 4h, 12h, 24h.
+std::vector<std::chrono::milliseconds> default_retry_schedule();
+
+Result<Config> load(const std::string& path);
+
+// Keys of endpoint settings whose values must never be printed.
+bool is_secret_setting(const std::string& key);
+
+}  // namespace herald::config

@@ -1,0 +1,405 @@
+#include "ctl/commands.h"
+
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/runtime.h"
+#include "db/sqlite.h"
+#include "delivery/message.h"
+#include "state/state_store.h"
+#include "tools/http_sink.h"
+
+namespace herald::ctl {
+namespace {
+
+using nlohmann::json;
+
+// Parses "--flag value" and "--switch" arguments; positional ones are kept.
+struct Args {
+  std::multimap<std::string, std::string> options;
+  std::vector<std::string> positional;
+  std::string bad;
+
+  Args(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+       const std::vector<std::string>& switches) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      auto is = [&](const std::vector<std::string>& v) {
+        return std::find(v.begin(), v.end(), a) != v.end();
+      };
+      if (is(with_value)) {
+        if (i + 1 >= args.size()) {
+          bad = a + " needs a value";
+          return;
+        }
+        options.emplace(a, args[++i]);
+      } else if (is(switches)) {
+        options.emplace(a, "");
+      } else if (a.rfind("--", 0) == 0) {
+        bad = "unknown option " + a;
+        return;
+      } else {
+        positional.push_back(a);
+      }
+    }
+  }
+  bool has(const std::string& k) const { return options.count(k) > 0; }
+  std::optional<std::string> get(const std::string& k) const {
+    auto it = options.find(k);
+    return it == options.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  std::vector<std::string> all(const std::string& k) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = options.equal_range(k); it != end; ++it) out.push_back(it->second);
+    return out;
+  }
+};
+
+std::string iso_time(int64_t ms) {
+  if (ms <= 0) return "";
+  std::time_t t = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::optional<int64_t> parse_id(const std::string& s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+json notification_json(const state::NotificationRow& r) {
+  json j = {{"id", r.id},
+            {"event_id", r.event_id},
+            {"notification", r.notification},
+            {"endpoint", r.endpoint},
+            {"state", state::to_string(r.state)},
+            {"attempts", r.attempts},
+            {"message_id", r.message_id},
+            {"created_at", iso_time(r.created_at)},
+            {"updated_at", iso_time(r.updated_at)}};
+  j["next_attempt_at"] = r.state == state::State::Waiting || r.state == state::State::Pending
+                             ? json(iso_time(r.next_attempt_at))
+                             : json();
+  j["last_status"] = r.last_status ? json(*r.last_status) : json();
+  j["last_error"] = r.last_error ? json(*r.last_error) : json();
+  return j;
+}
+
+json attempt_json(const state::AttemptRow& a) {
+  json j = {{"number", a.number},
+            {"started_at", iso_time(a.started_at)},
+            {"finished_at", iso_time(a.finished_at)},
+            {"duration_ms", a.finished_at - a.started_at},
+            {"outcome", a.outcome},
+            {"error", a.error},
+            {"response", a.response}};
+  j["http_status"] = a.http_status ? json(*a.http_status) : json();
+  return j;
+}
+
+class Command {
+ public:
+  Command(const Invocation& inv, std::ostream& out, std::ostream& err) : inv_(inv), out_(out), err_(err) {}
+
+  int fail(const std::string& msg, int code = 1) {
+    err_ << "heraldctl " << inv_.command << ": " << msg << "\n";
+    return code;
+  }
+
+  std::optional<config::Config> config() {
+    if (inv_.config_path.empty()) {
+      fail("needs -c CONFIG", 2);
+      return std::nullopt;
+    }
+    auto cfg = config::load(inv_.config_path);
+    if (!cfg) {
+      err_ << cfg.error().message << "\n";
+      return std::nullopt;
+    }
+    return std::move(cfg.value());
+  }
+
+  std::optional<state::StateStore> store() {
+    auto cfg = config();
+    if (!cfg) return std::nullopt;
+    auto st = state::StateStore::open(cfg->state_db);
+    if (!st) {
+      fail(cfg->state_db + ": " + st.error().message);
+      return std::nullopt;
+    }
+    return std::move(st.value());
+  }
+
+  int validate() {
+    if (inv_.config_path.empty()) return fail("needs -c CONFIG", 2);
+    auto rt = daemon::Runtime::load(inv_.config_path);
+    if (!rt) {
+      err_ << rt.error().message << "\n";
+      return 1;
+    }
+    const auto& c = rt.value()->config();
+    for (const auto& w : c.warnings) err_ << "warning: " << w << "\n";
+    out_ << inv_.config_path << ": OK (" << c.endpoints.size() << " endpoint(s), " << c.notifications.size()
+         << " notification(s))\n";
+    return 0;
+  }
+
+  int emit() {
+    Args a(inv_.args, {"--entity", "--action", "--name", "--key", "--old", "--new"}, {});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    auto entity = a.get("--entity"), action = a.get("--action");
+    if (!entity || !action) return fail("--entity and --action are required", 2);
+    json keys = json::object();
+    for (const auto& kv : a.all("--key")) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return fail("--key expects K=V, got '" + kv + "'", 2);
+      keys[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    auto object_arg = [&](const char* flag) -> std::optional<std::optional<std::string>> {
+      auto v = a.get(flag);
+      if (!v) return std::optional<std::string>{};
+      auto j = json::parse(*v, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        fail(std::string(flag) + " expects a JSON object");
+        return std::nullopt;
+      }
+      return std::optional<std::string>(j.dump());
+    };
+    auto old_values = object_arg("--old");
+    auto new_values = object_arg("--new");
+    if (!old_values || !new_values) return 2;
+    auto cfg = config();
+    if (!cfg) return 1;
+    auto db = db::Database::open(cfg->outbox_db, db::Database::Mode::ReadWriteCreate);
+    if (!db) return fail(db.error().message);
+    auto st = db->prepare("INSERT INTO " + db::quote_identifier(cfg->outbox_table) +
+                          " (entity, action, name, keys, old_values, new_values, occurred_at) VALUES "
+                          "(?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    if (!st) return fail(st.error().message);
+    st->bind(1, *entity).bind(2, *action).bind(3, a.get("--name")).bind(4, keys.dump());
+    st->bind(5, *old_values).bind(6, *new_values);
+    if (auto s = st->run(); !s) return fail(s.error().message);
+    out_ << db->last_insert_rowid() << "\n";
+    return 0;
+  }
+
+  int render() {
+    Args a(inv_.args, {"--notification", "--event-id"}, {});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    auto name = a.get("--notification");
+    auto id = a.get("--event-id") ? parse_id(*a.get("--event-id")) : std::nullopt;
+    if (!name || !id) return fail("--notification NAME and --event-id N are required", 2);
+    if (inv_.config_path.empty()) return fail("needs -c CONFIG", 2);
+    auto rt = daemon::Runtime::load(inv_.config_path);
+    if (!rt) {
+      err_ << rt.error().message << "\n";
+      return 1;
+    }
+    auto& runtime = *rt.value();
+    const auto* ncfg = runtime.config().find_notification(*name);
+    if (!ncfg) return fail("no notification named '" + *name + "'");
+    auto rows = runtime.outbox().read_after(*id - 1, 1);
+    if (!rows) return fail(rows.error().message);
+    if (rows->empty() || rows->front().event.id != *id)
+      return fail("no outbox row with id " + std::to_string(*id));
+    if (!rows->front().error.empty())
+      return fail("outbox row " + std::to_string(*id) + ": " + rows->front().error);
+    const Event& event = rows->front().event;
+    const auto* endpoint = runtime.endpoint(ncfg->endpoint);
+    auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event);
+    if (!rendered) return fail(rendered.error().message);
+    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event);
+    auto built = runtime.channel(ncfg->endpoint)->build(msg.get());
+    if (built.result != HERALD_BUILD_OK) return fail("plugin: " + built.error);
+    json headers = json::object();
+    for (const auto& [k, v] : built.request.headers) {
+      // Never print credentials.
+      headers[k] = (k == "Authorization" || k == "Proxy-Authorization") ? "<redacted>" : v;
+    }
+    if (built.request.basic_auth) headers["Authorization"] = "<redacted: basic auth>";
+    json body = json::parse(built.request.body, nullptr, false);
+    json out = {{"method", built.request.method}, {"url", built.request.url}, {"headers", headers}};
+    out["body"] = body.is_discarded() ? json(built.request.body) : body;
+    out_ << out.dump(2) << "\n";
+    return 0;
+  }
+
+  int status() {
+    Args a(inv_.args, {}, {"--json"});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    auto st = store();
+    if (!st) return 1;
+    auto counts = st->counts();
+    if (!counts) return fail(counts.error().message);
+    if (a.has("--json")) {
+      json j = json::object();
+      for (const auto& c : counts.value()) j[c.state] = c.count;
+      out_ << j.dump() << "\n";
+      return 0;
+    }
+    for (const auto& c : counts.value())
+      out_ << std::left << std::setw(11) << c.state << " " << c.count << "\n";
+    return 0;
+  }
+
+  int list() {
+    Args a(inv_.args, {"--state", "--limit"}, {"--json"});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    std::optional<state::State> filter;
+    if (auto s = a.get("--state")) {
+      filter = state::state_from_string(*s);
+      if (!filter)
+        return fail("unknown state '" + *s + "' (pending, in_flight, waiting, delivered, failed, cancelled)",
+                    2);
+    }
+    int limit = 100;
+    if (auto l = a.get("--limit")) {
+      auto v = parse_id(*l);
+      if (!v || *v == 0) return fail("--limit expects a positive number", 2);
+      limit = static_cast<int>(std::min<int64_t>(*v, 1'000'000));
+    }
+    auto st = store();
+    if (!st) return 1;
+    auto rows = st->list(filter, limit);
+    if (!rows) return fail(rows.error().message);
+    if (a.has("--json")) {
+      json arr = json::array();
+      for (const auto& r : rows.value()) arr.push_back(notification_json(r));
+      out_ << arr.dump(2) << "\n";
+      return 0;
+    }
+    out_ << std::left << std::setw(7) << "ID" << std::setw(10) << "EVENT" << std::setw(11) << "STATE"
+         << std::setw(9) << "ATTEMPTS" << std::setw(26) << "NOTIFICATION" << std::setw(16) << "ENDPOINT"
+         << "LAST\n";
+    for (const auto& r : rows.value()) {
+      std::string last = r.last_status ? "HTTP " + std::to_string(*r.last_status) : "";
+      if (r.last_error && !r.last_error->empty()) last += (last.empty() ? "" : " ") + *r.last_error;
+      out_ << std::left << std::setw(7) << r.id << std::setw(10) << r.event_id << std::setw(11)
+           << state::to_string(r.state) << std::setw(9) << r.attempts << std::setw(26) << r.notification
+           << std::setw(16) << r.endpoint << last.substr(0, 80) << "\n";
+    }
+    return 0;
+  }
+
+  int show() {
+    Args a(inv_.args, {}, {"--json"});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    if (a.positional.size() != 1 || !parse_id(a.positional[0])) return fail("usage: show ID [--json]", 2);
+    int64_t id = *parse_id(a.positional[0]);
+    auto st = store();
+    if (!st) return 1;
+    auto row = st->get(id);
+    if (!row) return fail(row.error().message);
+    if (!row.value()) return fail("no notification " + std::to_string(id));
+    auto attempts = st->attempts(id);
+    if (!attempts) return fail(attempts.error().message);
+    json j = notification_json(*row.value());
+    j["attempt_log"] = json::array();
+    for (const auto& at : attempts.value()) j["attempt_log"].push_back(attempt_json(at));
+    if (row.value()->payload) {
+      auto p = json::parse(*row.value()->payload, nullptr, false);
+      if (!p.is_discarded()) j["payload"] = p;
+    }
+    if (a.has("--json")) {
+      out_ << j.dump(2) << "\n";
+      return 0;
+    }
+    const auto& r = *row.value();
+    out_ << "notification " << r.id << " (" << r.notification << " -> " << r.endpoint << ")\n"
+         << "  state:      " << state::to_string(r.state) << "\n"
+         << "  event:      " << r.event_id << "\n"
+         << "  message id: " << r.message_id << "\n"
+         << "  attempts:   " << r.attempts << "\n";
+    if (r.state == state::State::Waiting || r.state == state::State::Pending) {
+      out_ << "  next:       " << iso_time(r.next_attempt_at) << "\n";
+    }
+    if (r.last_error) out_ << "  last error: " << *r.last_error << "\n";
+    for (const auto& at : attempts.value()) {
+      out_ << "  attempt " << at.number << " at " << iso_time(at.started_at) << ": " << at.outcome;
+      if (at.http_status) out_ << ", HTTP " << *at.http_status;
+      out_ << ", " << (at.finished_at - at.started_at) << " ms";
+      if (!at.error.empty()) out_ << ", " << at.error;
+      out_ << "\n";
+      if (!at.response.empty()) out_ << "    response: " << at.response << "\n";
+    }
+    return 0;
+  }
+
+  int retry_or_cancel(bool retry) {
+    Args a(inv_.args, {}, {});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    if (a.positional.size() != 1 || !parse_id(a.positional[0]))
+      return fail("usage: " + inv_.command + " ID", 2);
+    int64_t id = *parse_id(a.positional[0]);
+    auto st = store();
+    if (!st) return 1;
+    auto done = retry ? st->retry_now(id, daemon::now_ms()) : st->cancel(id, daemon::now_ms());
+    if (!done) return fail(done.error().message);
+    if (!done.value()) {
+      auto row = st->get(id);
+      if (row && row.value()) {
+        return fail("notification " + std::to_string(id) + " is " + state::to_string(row.value()->state) +
+                    "; cannot " + inv_.command + " it");
+      }
+      return fail("no notification " + std::to_string(id));
+    }
+    out_ << "notification " << id << (retry ? " will be sent as soon as heraldd sees it\n" : " cancelled\n");
+    return 0;
+  }
+
+ private:
+  const Invocation& inv_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+}  // namespace
+
+void usage(std::ostream& out) {
+  out << "usage: heraldctl [-c CONFIG] COMMAND [ARGS]\n"
+         "  validate                                  load the configuration, mappings and plugins\n"
+         "  emit --entity E --action A [--name N] [--key K=V]... [--old JSON] [--new JSON]\n"
+         "                                            append an event to the outbox; prints its id\n"
+         "  render --notification NAME --event-id N   print the request that event would produce\n"
+         "  status [--json]                           notifications by state\n"
+         "  list [--state S] [--limit N] [--json]     recent notifications\n"
+         "  show ID [--json]                          one notification with every attempt\n"
+         "  retry ID                                  send a waiting, failed or cancelled notification now\n"
+         "  cancel ID                                 stop sending a notification\n"
+         "  sink --listen HOST:PORT [--status N] [--statuses 503,200] [--delay MS] [--max-requests N]\n"
+         "                                            accept HTTP requests, answer, and print each one\n";
+}
+
+int run(const Invocation& inv, std::ostream& out, std::ostream& err) {
+  Command c(inv, out, err);
+  const std::string& cmd = inv.command;
+  if (cmd == "validate") return c.validate();
+  if (cmd == "emit") return c.emit();
+  if (cmd == "render") return c.render();
+  if (cmd == "status") return c.status();
+  if (cmd == "list") return c.list();
+  if (cmd == "show") return c.show();
+  if (cmd == "retry") return c.retry_or_cancel(true);
+  if (cmd == "cancel") return c.retry_or_cancel(false);
+  if (cmd == "sink") return tools::run_sink_command(inv.args);
+  err << "heraldctl: unknown command '" << cmd << "'\n";
+  usage(err);
+  return 2;
+}
+
+}  // namespace herald::ctl

@@ -1,0 +1,81 @@
+// heraldd's engine: one Asio event loop that ingests the outbox, dispatches
+// due notifications through their channel plugins and records every attempt.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/result.h"
+#include "daemon/runtime.h"
+#include "net/http_client.h"
+#include "outbox/outbox_watcher.h"
+#include "state/state_store.h"
+
+namespace herald::daemon {
+
+struct DaemonOptions {
+  // Process everything due now, then stop the loop (heraldd --drain).
+  bool drain = false;
+};
+
+class Daemon {
+ public:
+  Daemon(boost::asio::io_context& io, std::unique_ptr<Runtime> runtime, state::StateStore store,
+         DaemonOptions options = {});
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Loads the state database and the configuration, then creates the daemon.
+  static Result<std::unique_ptr<Daemon>> create(boost::asio::io_context& io, const std::string& config_path,
+                                                DaemonOptions options = {});
+
+  // Recovers what a previous run left in flight and starts the loop's work.
+  Status start();
+  // Stops ingesting; in-flight attempts may finish until the grace period
+  // ends; then calls `done`.
+  void stop(std::function<void()> done);
+
+  state::StateStore& store() { return store_; }
+  const Runtime& runtime() const { return *runtime_; }
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  void schedule_ingest();
+  void ingest();
+  void schedule_dispatch();
+  void dispatch();
+  void arm_dispatch_timer();
+  void start_attempt(state::NotificationRow row);
+  void finish(const state::NotificationRow& row, int64_t started_ms, herald_outcome outcome,
+              std::optional<long> status, const std::string& error, const std::string& response);
+  void check_drained();
+  void maybe_finish_stop();
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<Runtime> runtime_;
+  state::StateStore store_;
+  DaemonOptions options_;
+  net::HttpClient http_;
+  outbox::OutboxWatcher watcher_;
+  boost::asio::steady_timer dispatch_timer_;
+  boost::asio::steady_timer retry_ingest_timer_;
+  boost::asio::steady_timer stop_timer_;
+  int64_t cursor_ = 0;
+  size_t in_flight_ = 0;
+  bool ingest_scheduled_ = false;
+  bool ingest_caught_up_ = false;
+  bool dispatch_scheduled_ = false;
+  bool stopping_ = false;
+  std::function<void()> on_stopped_;
+};
+
+int64_t now_ms();
+
+}  // namespace herald::daemon

@@ -1,0 +1,44 @@
+// Everything a configuration file brings to life: the producer database,
+// compiled mappings, the rule matcher and one plugin instance per endpoint.
+// Loaded as a whole: any error leaves nothing half-built.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "mapping/mapping.h"
+#include "outbox/outbox_reader.h"
+#include "plugin/plugin_host.h"
+#include "rules/matcher.h"
+
+namespace herald::daemon {
+
+class Runtime {
+ public:
+  static Result<std::unique_ptr<Runtime>> load(const std::string& config_path);
+
+  const config::Config& config() const { return config_; }
+  outbox::OutboxReader& outbox() { return *outbox_; }
+  const rules::Matcher& matcher() const { return *matcher_; }
+  // Null when the notification has no mapping file.
+  mapping::Mapping* mapping_for(const std::string& notification) const;
+  plugin::Channel* channel(const std::string& endpoint) const;
+  const config::EndpointConfig* endpoint(const std::string& name) const;
+
+ private:
+  Runtime() = default;
+
+  // Declaration order matters: mappings hold statements on the producer
+  // database and channels hold the plugin libraries, so they go first.
+  config::Config config_;
+  std::unique_ptr<outbox::OutboxReader> outbox_;
+  std::unique_ptr<rules::Matcher> matcher_;
+  std::unique_ptr<plugin::PluginHost> plugins_;
+  std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
+  std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;
+};
+
+}  // namespace herald::daemon

@@ -1,0 +1,85 @@
+#include "delivery/message.h"
+
+namespace herald::delivery {
+
+nlohmann::json Rendered::to_json() const {
+  return {{"verb", verb}, {"path", path}, {"url", url}, {"body", body}};
+}
+
+Result<Rendered> Rendered::from_json(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error{"stored payload is not valid JSON"};
+  Rendered r;
+  r.verb = j.value("verb", "POST");
+  r.path = j.value("path", "");
+  r.url = j.value("url", "");
+  r.body = j.contains("body") ? j["body"] : nlohmann::json::object();
+  return r;
+}
+
+nlohmann::json default_envelope(const Event& e) {
+  nlohmann::json j = {
+      {"event_id", e.id},    {"entity", e.entity},  {"action", e.action},          {"keys", e.keys},
+      {"old", e.old_values}, {"new", e.new_values}, {"occurred_at", e.occurred_at}};
+  j["name"] = e.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.name);
+  return j;
+}
+
+Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping,
+                        const Event& event) {
+  Rendered r;
+  if (mapping) {
+    auto m = mapping->render(mapping::RenderContext{event, nullptr});
+    if (!m) return m.error();
+    r.verb = m->verb;
+    r.path = m->path;
+    r.body = std::move(m->body);
+  } else {
+    r.body = default_envelope(event);
+  }
+  r.url = r.path.empty() ? endpoint.url : mapping::join_url(endpoint.url, r.path);
+  return r;
+}
+
+namespace {
+
+std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+}  // namespace
+
+Message::Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
+                 const Rendered& rendered, const Event& event)
+    : message_id_(std::move(message_id)),
+      notification_(std::move(notification)),
+      verb_(rendered.verb),
+      path_(rendered.path),
+      url_(rendered.url),
+      body_(rendered.body.dump()) {
+  field_storage_ = {{"Event.id", std::to_string(event.id)},
+                    {"Event.entity", event.entity},
+                    {"Event.action", event.action},
+                    {"Event.name", event.name},
+                    {"Event.occurred_at", event.occurred_at}};
+  if (event.keys.is_object()) {
+    for (auto it = event.keys.begin(); it != event.keys.end(); ++it) {
+      field_storage_.emplace_back("Event." + it.key(), scalar_text(it.value()));
+    }
+  }
+  fields_.reserve(field_storage_.size());
+  for (const auto& [k, v] : field_storage_) fields_.push_back({k.c_str(), v.c_str()});
+
+  msg_.struct_size = sizeof(herald_message);
+  msg_.notification_id = notification_id;
+  msg_.message_id = message_id_.c_str();
+  msg_.attempt = attempt;
+  msg_.notification = notification_.c_str();
+  msg_.verb = verb_.c_str();
+  msg_.path = path_.c_str();
+  msg_.url = url_.c_str();
+  msg_.body_json = body_.c_str();
+  msg_.body_json_size = body_.size();
+  msg_.fields = fields_.data();
+  msg_.field_count = fields_.size();
+}
+
+}  // namespace herald::delivery

@@ -1,0 +1,56 @@
+// Turns an event and a notification configuration into the rendered message
+// a channel plugin receives (herald_message), and back from its stored form.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "herald/plugin.h"
+#include "mapping/mapping.h"
+#include "outbox/event.h"
+
+namespace herald::delivery {
+
+// What a mapping produced for one notification; stored as JSON in the state
+// database at the first attempt so that retries send the same thing.
+struct Rendered {
+  std::string verb = "POST";
+  std::string path;
+  std::string url;  // endpoint url joined with path
+  nlohmann::json body = nlohmann::json::object();
+
+  nlohmann::json to_json() const;
+  static Result<Rendered> from_json(const std::string& text);
+};
+
+// The body sent when a notification has no mapping file: the event itself.
+nlohmann::json default_envelope(const Event& event);
+
+// Renders with the mapping when there is one, else the default envelope.
+Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping,
+                        const Event& event);
+
+// Owns every string a herald_message points to.
+class Message {
+ public:
+  Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
+          const Rendered& rendered, const Event& event);
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+  const herald_message& get() const { return msg_; }
+
+ private:
+  std::string message_id_, notification_, verb_, path_, url_, body_;
+  std::vector<std::pair<std::string, std::string>> field_storage_;
+  std::vector<herald_kv> fields_;
+  herald_message msg_{};
+};
+
+}  // namespace herald::delivery

@@ -1,0 +1,260 @@
+#include "net/http_client.h"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <string_view>
+
+#include "net/curl_multi.h"
+
+namespace herald::net {
+
+namespace {
+
+// Idle easy handles kept for reuse; connections themselves live in the multi handle's cache.
+constexpr size_t kMaxIdleHandles = 16;
+
+bool is_token(std::string_view s) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+           (u != 0 && kSpecials.find(c) != std::string_view::npos);
+  });
+}
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Header injection guard: curl would put a CR/LF-bearing value on the wire as extra header lines.
+std::string validate(const HttpRequest& request) {
+  if (!is_token(request.method)) return "invalid HTTP method";
+  for (const auto& [name, value] : request.headers) {
+    if (has_line_break(name)) return "header name contains CR or LF";
+    if (!is_token(name)) return "invalid header name '" + name + "'";
+    if (has_line_break(value)) return "value of header '" + name + "' contains CR or LF";
+    if (value.find('\0') != std::string::npos) return "value of header '" + name + "' contains NUL";
+  }
+  return {};
+}
+
+bool has_header(const HttpRequest& request, std::string_view name) {
+  return std::any_of(request.headers.begin(), request.headers.end(),
+                     [&](const auto& header) { return iequals(header.first, name); });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+struct HttpClient::EasyPool {
+  std::vector<CurlEasy> idle;
+
+  CurlEasy acquire() {
+    if (idle.empty()) return CurlEasy(curl_easy_init());
+    CurlEasy easy = std::move(idle.back());
+    idle.pop_back();
+    return easy;
+  }
+
+  void release(CurlEasy easy) {
+    if (!easy) return;
+    // Reset now, not on reuse: the handle must not keep pointers into a freed Transfer.
+    curl_easy_reset(easy.get());
+    if (idle.size() < kMaxIdleHandles) idle.push_back(std::move(easy));
+  }
+};
+
+struct HttpClient::Transfer {
+  HttpRequest request;
+  Callback done;
+  std::chrono::steady_clock::time_point started;
+  curl_slist* header_list = nullptr;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  HttpResponse response;
+
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() { curl_slist_free_all(header_list); }
+
+  std::string error_text(CURLcode code) const {
+    return error_buffer[0] != '\0' ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
+  }
+
+  static size_t on_body(char* data, size_t size, size_t count, void* userp) {
+    auto* self = static_cast<Transfer*>(userp);
+    const size_t length = size * count;
+    std::string& body = self->response.body;
+    const size_t limit = self->request.max_response_bytes;
+    const size_t keep = body.size() < limit ? std::min(length, limit - body.size()) : 0;
+    try {
+      body.append(data, keep);
+    } catch (...) {
+      return 0;  // CURLE_WRITE_ERROR; exceptions must not cross curl
+    }
+    // Keep draining the rest so the connection stays usable for keep-alive.
+    if (keep < length) self->response.truncated = true;
+    return length;
+  }
+
+  static size_t on_header(char* data, size_t size, size_t count, void* userp) {
+    auto* self = static_cast<Transfer*>(userp);
+    const size_t length = size * count;
+    std::string_view line(data, length);
+    auto& headers = self->response.headers;
+    try {
+      if (line.starts_with("HTTP/")) {
+        headers.clear();  // a new response begins (after 100 Continue, say): keep only the last
+      } else if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+        if (!headers.empty()) {  // obsolete line folding
+          headers.back().second += ' ';
+          headers.back().second += trim(line);
+        }
+      } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+        headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
+      }
+    } catch (...) {
+      return 0;
+    }
+    return length;
+  }
+
+  CURLcode configure(CURL* easy) {
+    CURLcode rc = CURLE_OK;
+    auto set = [&](CURLoption option, auto value) {
+      if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
+    };
+    const HttpRequest& r = request;
+    set(CURLOPT_ERRORBUFFER, error_buffer);
+    set(CURLOPT_NOSIGNAL, 1L);  // signals are process-wide; timeouts come from the multi loop anyway
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer for the caller to judge
+    set(CURLOPT_URL, r.url.c_str());
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
+    set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+    set(CURLOPT_WRITEDATA, static_cast<void*>(this));
+    set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
+    set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
+    if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
+    if (r.basic_auth) {
+      set(CURLOPT_HTTPAUTH, static_cast<unsigned long>(CURLAUTH_BASIC));
+      set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
+      set(CURLOPT_PASSWORD, r.basic_auth->second.c_str());
+    }
+
+    bool send_body = !r.body.empty();
+    if (r.method == "GET" && r.body.empty()) {
+      set(CURLOPT_HTTPGET, 1L);
+    } else if (r.method == "HEAD") {
+      set(CURLOPT_NOBODY, 1L);  // as a custom request curl would wait for a body that never comes
+      send_body = false;
+    } else {
+      if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") send_body = true;
+      if (r.method != "POST") set(CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+    if (send_body) {
+      // POSTFIELDS is not copied by curl; `request` outlives the transfer.
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      set(CURLOPT_POSTFIELDS, r.body.data());
+    }
+
+    std::vector<std::string> lines;
+    for (const auto& [name, value] : r.headers) {
+      // "Name:" would make curl drop the header; "Name;" is curl's spelling of an empty value.
+      lines.push_back(value.empty() ? name + ";" : name + ": " + value);
+    }
+    // No silent application/x-www-form-urlencoded for bodies the caller did not label.
+    if (send_body && !has_header(r, "Content-Type")) lines.emplace_back("Content-Type:");
+    // curl would otherwise wait up to a second for "100 Continue" on large bodies.
+    if (!has_header(r, "Expect")) lines.emplace_back("Expect:");
+    for (const std::string& line : lines) {
+      curl_slist* appended = curl_slist_append(header_list, line.c_str());
+      if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
+      header_list = appended;
+    }
+    set(CURLOPT_HTTPHEADER, header_list);
+    return rc;
+  }
+};
+
+HttpClient::HttpClient(boost::asio::io_context& io)
+    : io_(io),
+      pool_(std::make_unique<EasyPool>()),
+      life_(std::make_shared<char>(0)),
+      driver_(std::make_unique<CurlMultiDriver>(io)) {}
+
+HttpClient::~HttpClient() {
+  life_.reset();
+  // Drops unfinished transfers together with their callbacks, which are not called.
+  driver_.reset();
+}
+
+void HttpClient::send(HttpRequest request, Callback done) {
+  auto transfer = std::make_shared<Transfer>();
+  transfer->request = std::move(request);
+  transfer->done = std::move(done);
+  transfer->started = std::chrono::steady_clock::now();
+  ++in_flight_;
+
+  if (std::string problem = validate(transfer->request); !problem.empty()) {
+    fail_later(std::move(transfer), CURLE_BAD_FUNCTION_ARGUMENT, std::move(problem));
+    return;
+  }
+  CurlEasy easy = pool_->acquire();
+  if (!easy) {
+    fail_later(std::move(transfer), CURLE_FAILED_INIT, "curl_easy_init failed");
+    return;
+  }
+  if (CURLcode rc = transfer->configure(easy.get()); rc != CURLE_OK) {
+    pool_->release(std::move(easy));
+    std::string error = transfer->error_text(rc);
+    fail_later(std::move(transfer), rc, std::move(error));
+    return;
+  }
+  driver_->add(std::move(easy), [this, transfer](CurlEasy easy, CURLcode result) {
+    HttpResponse response = std::move(transfer->response);
+    response.transport_error = result;
+    if (result != CURLE_OK) response.error = transfer->error_text(result);
+    if (easy) curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &response.status);
+    pool_->release(std::move(easy));
+    finish(transfer, std::move(response));
+  });
+}
+
+void HttpClient::fail_later(std::shared_ptr<Transfer> transfer, int code, std::string error) {
+  boost::asio::post(io_, [this, alive = std::weak_ptr<char>(life_), transfer = std::move(transfer), code,
+                          error = std::move(error)]() mutable {
+    if (alive.expired()) return;
+    HttpResponse response;
+    response.transport_error = code;
+    response.error = std::move(error);
+    finish(transfer, std::move(response));
+  });
+}
+
+void HttpClient::finish(const std::shared_ptr<Transfer>& transfer, HttpResponse response) {
+  response.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                           transfer->started);
+  Callback done = std::move(transfer->done);
+  --in_flight_;
+  // Last statement: the callback may send() again or destroy this client.
+  if (done) done(std::move(response));
+}
+
+}  // namespace herald::net

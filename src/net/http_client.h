@@ -1,0 +1,85 @@
+// Non-blocking HTTP client: every request is a libcurl easy transfer on one shared multi handle,
+// driven by the caller's boost::asio::io_context (see net/curl_multi.h). Connections are kept alive
+// and reused across requests to the same host.
+//
+// Threading: not thread-safe. Construct, send and destroy on the thread that runs the io_context;
+// callbacks run there too. in_flight() may be read from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace herald::net {
+
+class CurlMultiDriver;
+
+struct HttpRequest {
+  // Any token verb, case-sensitive. POST/PUT/PATCH always send a body (Content-Length: 0 when empty),
+  // HEAD never does, other verbs send `body` when it is not empty.
+  std::string method = "POST";
+  std::string url;  // http:// or https:// only
+  // Sent as given; an empty value is sent as an empty header. Names and values containing CR or LF
+  // make the request fail with CURLE_BAD_FUNCTION_ARGUMENT. Without a Content-Type header a body is
+  // sent without one (curl's form-urlencoded default is suppressed).
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30000};  // whole transfer
+  std::chrono::milliseconds connect_timeout{10000};
+  bool tls_verify = true;                                         // false => VERIFYPEER=0, VERIFYHOST=0
+  std::string ca_file;                                            // optional CURLOPT_CAINFO
+  std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password
+  // Keep at most this many body bytes; the rest is read and discarded and `truncated` is set.
+  size_t max_response_bytes = 65536;
+};
+
+struct HttpResponse {
+  long status = 0;          // 0 when no HTTP response
+  int transport_error = 0;  // CURLcode, 0 = none
+  std::string error;        // curl error buffer text when transport_error != 0
+  std::string body;
+  bool truncated = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // of the last response, names as received
+  std::chrono::microseconds elapsed{0};                      // from send() to completion
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(boost::asio::io_context& io);
+  // Aborts in-flight transfers WITHOUT calling their callbacks; safe while waits are pending and from
+  // inside a callback.
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  using Callback = std::function<void(HttpResponse)>;
+  // Never blocks. `done` is always invoked later on the io thread (never inside send), exactly once,
+  // unless the client is destroyed first. It may call send() again or destroy the client.
+  void send(HttpRequest request, Callback done);
+  // Requests sent whose callback has not run yet.
+  size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Transfer;
+
+  void fail_later(std::shared_ptr<Transfer> transfer, int code, std::string error);
+  void finish(const std::shared_ptr<Transfer>& transfer, HttpResponse response);
+
+  boost::asio::io_context& io_;
+  std::atomic<size_t> in_flight_{0};
+  struct EasyPool;
+  std::unique_ptr<EasyPool> pool_;
+  // Expires when the client dies; posted completions check it before touching `this`.
+  std::shared_ptr<char> life_;
+  // Last member: destroyed first, dropping unfinished transfers before the pool and the rest go.
+  std::unique_ptr<CurlMultiDriver> driver_;
+};
+
+}  // namespace herald::net

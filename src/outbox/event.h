@@ -1,0 +1,22 @@
+// One row of the producer's outbox, parsed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace herald {
+
+struct Event {
+  int64_t id = 0;
+  std::string entity;                              // identity, device, request, policy, ...
+  std::string action;                              // CREATE, UPDATE, DELETE, ENABLE, DISABLE, ...
+  std::string name;                                // lifecycle event name; empty when NULL
+  nlohmann::json keys = nlohmann::json::object();  // PersonID, DeviceID, JobID, ...
+  nlohmann::json old_values;                       // object or null; extended attributes under "eav"
+  nlohmann::json new_values;                       // object or null
+  std::string occurred_at;                         // ISO-8601 as written by the producer
+};
+
+}  // namespace herald

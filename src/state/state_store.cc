@@ -1,0 +1,454 @@
+#include "state/state_store.h"
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+namespace herald::state {
+namespace {
+
+// Each entry moves the schema one version forward; never edit a shipped one.
+constexpr std::array<const char*, 1> kMigrations = {
+    R"sql(
+CREATE TABLE cursors (
+  source  TEXT PRIMARY KEY,
+  last_id INTEGER NOT NULL
+);
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY,   -- the outbox row id
+  entity      TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  name        TEXT,
+  keys        TEXT,
+  old_values  TEXT,
+  new_values  TEXT,
+  occurred_at TEXT,
+  ingested_at INTEGER NOT NULL,
+  status      TEXT NOT NULL,         -- accepted | rejected
+  reason      TEXT                   -- why a row was rejected
+);
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id        INTEGER NOT NULL REFERENCES events(id),
+  notification    TEXT NOT NULL,
+  endpoint        TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  message_id      TEXT NOT NULL UNIQUE,
+  last_error      TEXT,
+  last_status     INTEGER,
+  payload         TEXT
+);
+CREATE INDEX notifications_due ON notifications(state, next_attempt_at);
+CREATE INDEX notifications_event ON notifications(event_id);
+CREATE TABLE attempts (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  notification_id INTEGER NOT NULL REFERENCES notifications(id),
+  number          INTEGER NOT NULL,
+  started_at      INTEGER NOT NULL,
+  finished_at     INTEGER NOT NULL,
+  outcome         TEXT NOT NULL,
+  http_status     INTEGER,
+  error           TEXT,
+  response        TEXT
+);
+CREATE INDEX attempts_notification ON attempts(notification_id);
+)sql",
+};
+
+constexpr const char* kNotificationColumns =
+    "id, event_id, notification, endpoint, state, attempts, next_attempt_at, created_at, updated_at, "
+    "message_id, last_error, last_status, payload";
+
+NotificationRow read_notification(const db::Statement& st) {
+  NotificationRow r;
+  r.id = st.column_int(0);
+  r.event_id = st.column_int(1);
+  r.notification = st.column_text(2);
+  r.endpoint = st.column_text(3);
+  r.state = state_from_string(st.column_text(4)).value_or(State::Failed);
+  r.attempts = static_cast<int>(st.column_int(5));
+  r.next_attempt_at = st.column_int(6);
+  r.created_at = st.column_int(7);
+  r.updated_at = st.column_int(8);
+  r.message_id = st.column_text(9);
+  r.last_error = st.column_opt_text(10);
+  if (!st.is_null(11)) r.last_status = st.column_int(11);
+  r.payload = st.column_opt_text(12);
+  return r;
+}
+
+std::string new_message_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  // 128 random bits, formatted as a UUID (version 4, variant 1).
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::optional<std::string> json_or_null(const nlohmann::json& j) {
+  if (j.is_null()) return std::nullopt;
+  return j.dump();
+}
+
+}  // namespace
+
+const char* to_string(State s) {
+  switch (s) {
+    case State::Pending:
+      return "pending";
+    case State::InFlight:
+      return "in_flight";
+    case State::Waiting:
+      return "waiting";
+    case State::Delivered:
+      return "delivered";
+    case State::Failed:
+      return "failed";
+    case State::Cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<State> state_from_string(std::string_view s) {
+  for (State st :
+       {State::Pending, State::InFlight, State::Waiting, State::Delivered, State::Failed, State::Cancelled}) {
+    if (s == to_string(st)) return st;
+  }
+  return std::nullopt;
+}
+
+Result<StateStore> StateStore::open(const std::string& path) {
+  auto db = db::Database::open(path, db::Database::Mode::ReadWriteCreate);
+  if (!db) return db.error();
+  StateStore store(std::move(db.value()));
+  // FULL: a committed "delivered" or cursor survives power loss, not just a crash.
+  if (auto s = store.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+      !s) {
+    return s.error();
+  }
+  if (auto s = store.migrate(); !s) return s.error();
+  return store;
+}
+
+Status StateStore::migrate() {
+  auto st = db_.prepare("PRAGMA user_version");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  int version = static_cast<int>(st->column_int(0));
+  if (version > static_cast<int>(kMigrations.size())) {
+    return Error{db_.path() + ": state database schema version " + std::to_string(version) +
+                 " is newer than this Herald understands (" + std::to_string(kMigrations.size()) + ")"};
+  }
+  for (int v = version; v < static_cast<int>(kMigrations.size()); ++v) {
+    auto tx = db::Transaction::begin(db_);
+    if (!tx) return tx.error();
+    if (auto s = db_.exec(kMigrations[v]); !s)
+      return Error{"migration to version " + std::to_string(v + 1) + ": " + s.error().message};
+    if (auto s = db_.exec("PRAGMA user_version=" + std::to_string(v + 1)); !s) return s.error();
+    if (auto s = tx->commit(); !s) return s.error();
+  }
+  schema_version_ = static_cast<int>(kMigrations.size());
+  return {};
+}
+
+Result<int64_t> StateStore::cursor(const std::string& source) {
+  auto st = db_.prepare("SELECT last_id FROM cursors WHERE source = ?1");
+  if (!st) return st.error();
+  st->bind(1, source);
+  auto row = st->step();
+  if (!row) return row.error();
+  return *row ? st->column_int(0) : int64_t{0};
+}
+
+Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor,
+                                   const std::vector<IngestItem>& items, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto ev = db_.prepare(
+      "INSERT OR IGNORE INTO events (id, entity, action, name, keys, old_values, new_values, occurred_at, "
+      "ingested_at, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!ev) return ev.error();
+  auto no = db_.prepare(
+      "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
+      "created_at, "
+      "updated_at, message_id) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5)");
+  if (!no) return no.error();
+  int64_t created = 0;
+  for (const auto& item : items) {
+    if (item.targets.empty() && item.rejected_reason.empty()) continue;  // nothing listens: not kept
+    const Event& e = item.event;
+    ev->bind(1, e.id).bind(2, e.entity).bind(3, e.action);
+    if (e.name.empty()) {
+      ev->bind_null(4);
+    } else {
+      ev->bind(4, e.name);
+    }
+    ev->bind(5, e.keys.dump()).bind(6, json_or_null(e.old_values)).bind(7, json_or_null(e.new_values));
+    ev->bind(8, e.occurred_at)
+        .bind(9, now_ms)
+        .bind(10, item.rejected_reason.empty() ? "accepted" : "rejected");
+    if (item.rejected_reason.empty()) {
+      ev->bind_null(11);
+    } else {
+      ev->bind(11, item.rejected_reason);
+    }
+    if (auto s = ev->run(); !s) return s.error();
+    for (const auto& t : item.targets) {
+      no->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, new_message_id());
+      if (auto s = no->run(); !s) return s.error();
+      ++created;
+    }
+  }
+  auto cur = db_.prepare(
+      "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
+      "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
+  if (!cur) return cur.error();
+  if (auto s = cur->bind(1, source).bind(2, new_cursor).run(); !s) return s.error();
+  if (auto s = tx->commit(); !s) return s.error();
+  return created;
+}
+
+Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit) {
+  auto st =
+      db_.prepare(std::string("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
+                              "SELECT id FROM notifications WHERE state IN ('pending', 'waiting') "
+                              "AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2) RETURNING ") +
+                  kNotificationColumns);
+  if (!st) return st.error();
+  st->bind(1, now_ms).bind(2, limit);
+  std::vector<NotificationRow> rows;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    rows.push_back(read_notification(*st));
+  }
+  std::sort(rows.begin(), rows.end(), [](const NotificationRow& a, const NotificationRow& b) {
+    return a.next_attempt_at != b.next_attempt_at ? a.next_attempt_at < b.next_attempt_at : a.id < b.id;
+  });
+  return rows;
+}
+
+Result<std::optional<int64_t>> StateStore::next_due_at() {
+  auto st =
+      db_.prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE state IN ('pending', 'waiting')");
+  if (!st) return st.error();
+  auto r = st->step();
+  if (!r) return r.error();
+  if (!*r || st->is_null(0)) return std::optional<int64_t>{};
+  return std::optional<int64_t>{st->column_int(0)};
+}
+
+Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  // The interrupted attempt may or may not have reached the server: record
+  // it, then send again (the message id lets receivers drop the duplicate).
+  if (auto s =
+          db_.exec("INSERT INTO attempts (notification_id, number, started_at, finished_at, outcome, error) "
+                   "SELECT id, attempts + 1, updated_at, " +
+                   std::to_string(now_ms) +
+                   ", 'interrupted', 'Herald stopped while this attempt was in flight' FROM notifications "
+                   "WHERE state = 'in_flight'");
+      !s) {
+    return s.error();
+  }
+  if (auto s = db_.exec(
+          "UPDATE notifications SET state = 'pending', attempts = attempts + 1, next_attempt_at = " +
+          std::to_string(now_ms) + ", updated_at = " + std::to_string(now_ms) + " WHERE state = 'in_flight'");
+      !s) {
+    return s.error();
+  }
+  int64_t n = db_.changes();
+  if (auto s = tx->commit(); !s) return s.error();
+  return n;
+}
+
+Status StateStore::save_payload(int64_t id, const std::string& payload) {
+  auto st = db_.prepare("UPDATE notifications SET payload = ?2 WHERE id = ?1");
+  if (!st) return st.error();
+  return st->bind(1, id).bind(2, payload).run();
+}
+
+Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional<int64_t> next_attempt_at,
+                                  const std::string& last_error) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto ins = db_.prepare(
+      "INSERT INTO attempts (notification_id, number, started_at, finished_at, outcome, http_status, error, "
+      "response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!ins) return ins.error();
+  ins->bind(1, a.notification_id).bind(2, a.number).bind(3, a.started_at).bind(4, a.finished_at);
+  ins->bind(5, a.outcome).bind(6, a.http_status).bind(7, a.error).bind(8, a.response);
+  if (auto s = ins->run(); !s) return s;
+  auto up = db_.prepare(
+      "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), "
+      "updated_at = ?5, last_error = ?6, last_status = ?7 WHERE id = ?1");
+  if (!up) return up.error();
+  up->bind(1, a.notification_id).bind(2, to_string(next)).bind(3, a.number).bind(4, next_attempt_at);
+  up->bind(5, a.finished_at);
+  if (last_error.empty()) {
+    up->bind_null(6);
+  } else {
+    up->bind(6, last_error);
+  }
+  up->bind(7, a.http_status);
+  if (auto s = up->run(); !s) return s;
+  return tx->commit();
+}
+
+Result<bool> StateStore::retry_now(int64_t id, int64_t now_ms) {
+  // A failed or cancelled notification gets a fresh start; the payload is
+  // dropped so a corrected mapping is rendered anew.
+  auto st = db_.prepare(
+      "UPDATE notifications SET state = 'pending', next_attempt_at = ?2, updated_at = ?2, "
+      "payload = CASE WHEN state IN ('failed', 'cancelled') THEN NULL ELSE payload END "
+      "WHERE id = ?1 AND state IN ('waiting', 'failed', 'cancelled', 'pending')");
+  if (!st) return st.error();
+  if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
+  return db_.changes() > 0;
+}
+
+Result<bool> StateStore::cancel(int64_t id, int64_t now_ms) {
+  auto st = db_.prepare(
+      "UPDATE notifications SET state = 'cancelled', updated_at = ?2 "
+      "WHERE id = ?1 AND state IN ('pending', 'waiting', 'failed')");
+  if (!st) return st.error();
+  if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
+  return db_.changes() > 0;
+}
+
+Result<std::vector<StateCount>> StateStore::counts() {
+  auto st = db_.prepare("SELECT state, COUNT(*) FROM notifications GROUP BY state");
+  if (!st) return st.error();
+  std::vector<StateCount> out;
+  for (State s :
+       {State::Pending, State::InFlight, State::Waiting, State::Delivered, State::Failed, State::Cancelled}) {
+    out.push_back({to_string(s), 0});
+  }
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    std::string name = st->column_text(0);
+    for (auto& c : out) {
+      if (c.state == name) c.count = st->column_int(1);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<NotificationRow>> StateStore::list(std::optional<State> state, int limit) {
+  std::string sql = std::string("SELECT ") + kNotificationColumns + " FROM notifications" +
+                    (state ? " WHERE state = ?1" : "") + " ORDER BY id DESC LIMIT ?2";
+  auto st = db_.prepare(sql);
+  if (!st) return st.error();
+  if (state) st->bind(1, to_string(*state));
+  st->bind(2, limit);
+  std::vector<NotificationRow> rows;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    rows.push_back(read_notification(*st));
+  }
+  return rows;
+}
+
+Result<std::optional<NotificationRow>> StateStore::get(int64_t id) {
+  auto st = db_.prepare(std::string("SELECT ") + kNotificationColumns + " FROM notifications WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto r = st->step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<NotificationRow>{};
+  return std::optional<NotificationRow>{read_notification(*st)};
+}
+
+Result<std::vector<AttemptRow>> StateStore::attempts(int64_t notification_id) {
+  auto st = db_.prepare(
+      "SELECT notification_id, number, started_at, finished_at, outcome, http_status, error, response "
+      "FROM attempts WHERE notification_id = ?1 ORDER BY id");
+  if (!st) return st.error();
+  st->bind(1, notification_id);
+  std::vector<AttemptRow> out;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    AttemptRow a;
+    a.notification_id = st->column_int(0);
+    a.number = static_cast<int>(st->column_int(1));
+    a.started_at = st->column_int(2);
+    a.finished_at = st->column_int(3);
+    a.outcome = st->column_text(4);
+    if (!st->is_null(5)) a.http_status = st->column_int(5);
+    a.error = st->column_text(6);
+    a.response = st->column_text(7);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::optional<Event>> StateStore::event(int64_t event_id) {
+  auto st = db_.prepare(
+      "SELECT id, entity, action, name, keys, old_values, new_values, occurred_at FROM events WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, event_id);
+  auto r = st->step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<Event>{};
+  Event e;
+  e.id = st->column_int(0);
+  e.entity = st->column_text(1);
+  e.action = st->column_text(2);
+  e.name = st->column_text(3);
+  auto parse = [](const std::optional<std::string>& s) {
+    return s ? nlohmann::json::parse(*s, nullptr, false) : nlohmann::json();
+  };
+  e.keys = parse(st->column_opt_text(4));
+  if (e.keys.is_discarded() || e.keys.is_null()) e.keys = nlohmann::json::object();
+  e.old_values = parse(st->column_opt_text(5));
+  e.new_values = parse(st->column_opt_text(6));
+  if (e.old_values.is_discarded()) e.old_values = nullptr;
+  if (e.new_values.is_discarded()) e.new_values = nullptr;
+  e.occurred_at = st->column_text(7);
+  return std::optional<Event>{std::move(e)};
+}
+
+Result<int64_t> StateStore::in_flight_count() {
+  auto st = db_.prepare("SELECT COUNT(*) FROM notifications WHERE state = 'in_flight'");
+  if (!st) return st.error();
+  auto r = st->step();
+  if (!r) return r.error();
+  return st->column_int(0);
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> StateStore::rejected(int limit) {
+  auto st = db_.prepare("SELECT id, reason FROM events WHERE status = 'rejected' ORDER BY id DESC LIMIT ?1");
+  if (!st) return st.error();
+  st->bind(1, limit);
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.emplace_back(st->column_int(0), st->column_text(1));
+  }
+  return out;
+}
+
+}  // namespace herald::state

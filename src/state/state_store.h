@@ -1,0 +1,115 @@
+// Herald's own durable state: the ingest cursor, ingested events,
+// notifications and every delivery attempt. SQLite in WAL mode; the schema
+// is versioned and migrated forward on open.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "db/sqlite.h"
+#include "outbox/event.h"
+
+namespace herald::state {
+
+enum class State { Pending, InFlight, Waiting, Delivered, Failed, Cancelled };
+
+const char* to_string(State s);
+std::optional<State> state_from_string(std::string_view s);
+
+struct NotificationRow {
+  int64_t id = 0;
+  int64_t event_id = 0;
+  std::string notification;  // configuration name
+  std::string endpoint;
+  State state = State::Pending;
+  int attempts = 0;
+  int64_t next_attempt_at = 0;  // unix ms
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  std::string message_id;
+  std::optional<std::string> last_error;
+  std::optional<int64_t> last_status;
+  std::optional<std::string> payload;  // rendered message (JSON), stored at the first attempt
+};
+
+struct AttemptRow {
+  int64_t notification_id = 0;
+  int number = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  std::string outcome;  // delivered | retry | failed | interrupted
+  std::optional<int64_t> http_status;
+  std::string error;
+  std::string response;  // server's response body, truncated
+};
+
+// What ingest creates for one outbox row.
+struct IngestItem {
+  Event event;
+  std::string rejected_reason;  // non-empty: the row is kept as rejected, no notifications
+  struct Target {
+    std::string notification;
+    std::string endpoint;
+  };
+  std::vector<Target> targets;
+};
+
+struct StateCount {
+  std::string state;
+  int64_t count = 0;
+};
+
+class StateStore {
+ public:
+  static Result<StateStore> open(const std::string& path);
+
+  // Last outbox id ingested from `source` (0 when none).
+  Result<int64_t> cursor(const std::string& source);
+  // One transaction: events, their notifications and the new cursor.
+  // Returns the number of notifications created.
+  Result<int64_t> ingest(const std::string& source, int64_t new_cursor, const std::vector<IngestItem>& items,
+                         int64_t now_ms);
+
+  // Moves up to `limit` due notifications (pending or waiting with
+  // next_attempt_at <= now) to in_flight and returns them, oldest due first.
+  Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit);
+  // Earliest next_attempt_at among pending and waiting rows.
+  Result<std::optional<int64_t>> next_due_at();
+  // Notifications that a previous run left in flight go back to pending
+  // (their interrupted attempt is recorded). Returns how many.
+  Result<int64_t> recover_in_flight(int64_t now_ms);
+
+  Status save_payload(int64_t id, const std::string& payload);
+  // Records an attempt and moves the notification to `next` in one transaction.
+  Status finish_attempt(const AttemptRow& attempt, State next, std::optional<int64_t> next_attempt_at,
+                        const std::string& last_error);
+
+  // Operator actions. They return false when the notification does not
+  // exist or is in a state the action does not apply to.
+  Result<bool> retry_now(int64_t id, int64_t now_ms);
+  Result<bool> cancel(int64_t id, int64_t now_ms);
+
+  Result<std::vector<StateCount>> counts();
+  Result<std::vector<NotificationRow>> list(std::optional<State> state, int limit);
+  Result<std::optional<NotificationRow>> get(int64_t id);
+  Result<std::vector<AttemptRow>> attempts(int64_t notification_id);
+  Result<std::optional<Event>> event(int64_t event_id);
+  Result<int64_t> in_flight_count();
+  // Outbox rows that could not be parsed: (outbox id, reason), newest first.
+  Result<std::vector<std::pair<int64_t, std::string>>> rejected(int limit);
+
+  int schema_version() const { return schema_version_; }
+
+ private:
+  explicit StateStore(db::Database db) : db_(std::move(db)) {}
+  Status migrate();
+
+  db::Database db_;
+  int schema_version_ = 0;
+};
+
+}  // namespace herald::state

@@ -1,0 +1,165 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/duration.h"
+#include "support/test_env.h"
+
+namespace herald::config {
+namespace {
+
+using namespace std::chrono_literals;
+using test::TempDir;
+using test::write_file;
+using ::testing::HasSubstr;
+
+TEST(Duration, ParsesEveryUnit) {
+  EXPECT_EQ(parse_duration("500ms"), 500ms);
+  EXPECT_EQ(parse_duration("1s"), 1s);
+  EXPECT_EQ(parse_duration("10m"), 10min);
+  EXPECT_EQ(parse_duration("4h"), 4h);
+  EXPECT_EQ(parse_duration("1d"), 24h);
+  EXPECT_FALSE(parse_duration("10"));
+  EXPECT_FALSE(parse_duration("m"));
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("1 s"));
+  EXPECT_FALSE(parse_duration("99999999999999999999d"));
+  EXPECT_EQ(format_duration(4h), "4h");
+  EXPECT_EQ(format_duration(1500ms), "1500ms");
+}
+
+const char* kValid = R"(
+[daemon]
+state_db = "state/herald.db"
+plugin_dir = "/opt/plugins"
+max_in_flight = 8
+
+[outbox]
+database = "producer.db"
+
+[retry]
+schedule = ["1s", "2s"]
+
+[endpoints.pacs]
+channel = "rest"
+url = "https://pacs.example/api"
+timeout = "5s"
+auth = { type = "bearer", token_file = "token.txt" }
+
+[[notification]]
+name = "Person Added"
+on = "REST Person Added"
+endpoint = "pacs"
+mapping = "person.xml"
+
+[[notification]]
+name = "Device updates"
+entity = "device"
+action = "UPDATE"
+endpoint = "pacs"
+enabled = false
+)";
+
+TEST(Config, LoadsAndResolvesRelativePathsAgainstTheFile) {
+  TempDir dir;
+  write_file(dir.file("herald.toml"), kValid);
+  write_file(dir.file("token.txt"), "s3cret\n");
+  write_file(dir.file("person.xml"), "<Notification/>");
+  auto cfg = load(dir.file("herald.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->state_db, dir.file("state/herald.db"));
+  EXPECT_EQ(cfg->outbox_db, dir.file("producer.db"));
+  EXPECT_EQ(cfg->plugin_dir, "/opt/plugins");
+  EXPECT_EQ(cfg->outbox_table, "herald_outbox");
+  EXPECT_EQ(cfg->max_in_flight, 8);
+  EXPECT_EQ(cfg->retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2s}));
+  ASSERT_EQ(cfg->endpoints.count("pacs"), 1u);
+  const auto& ep = cfg->endpoints.at("pacs");
+  EXPECT_EQ(ep.timeout, 5s);
+  EXPECT_TRUE(ep.tls_verify);
+  EXPECT_THAT(ep.settings,
+              ::testing::Contains(std::make_pair(std::string("auth.token"), std::string("s3cret"))));
+  ASSERT_EQ(cfg->notifications.size(), 2u);
+  EXPECT_EQ(cfg->notifications[0].mapping, dir.file("person.xml"));
+  EXPECT_FALSE(cfg->notifications[1].enabled);
+  EXPECT_TRUE(cfg->warnings.empty());
+}
+
+TEST(Config, DefaultRetryScheduleIsTheDocumentedOne) {
+  TempDir dir;
+  write_file(dir.file("h.toml"), "[outbox]\ndatabase = \"p.db\"\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->retry_schedule, (std::vector<std::chrono::milliseconds>{10min, 30min, 60min, 4h, 12h, 24h}));
+}
+
+struct BadCase {
+  const char* toml;
+  const char* expected;  // substring of the error, after "FILE:"
+  friend void PrintTo(const BadCase& c, std::ostream* os) { *os << c.expected; }
+};
+
+class BadConfig : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfig, NamesFileLineAndKey) {
+  TempDir dir;
+  write_file(dir.file("bad.toml"), GetParam().toml);
+  auto cfg = load(dir.file("bad.toml"));
+  ASSERT_FALSE(cfg);
+  EXPECT_THAT(cfg.error().message, HasSubstr(dir.file("bad.toml") + ":" + GetParam().expected));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, BadConfig,
+    ::testing::Values(
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[daemon\nx=1\n", "3:"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\ntabel = \"x\"\n", "3: unknown key 'outbox.tabel'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[retry]\nschedule = [\"10m\",\n \"ten\"]\n",
+                "5: key 'retry.schedule'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\ntable = \"x; drop\"\n", "3: key 'outbox.table'"},
+        BadCase{"[outbox]\ndatabase = 5\n", "2: key 'outbox.database': expected a string"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[daemon]\nmax_in_flight = 0\n",
+                "4: key 'daemon.max_in_flight'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\ntimeout = \"soon\"\n",
+                "5: key 'endpoints.a.timeout'"},
+        BadCase{
+            "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\nauth = { type = \"magic\" }\n",
+            "5: key 'endpoints.a.auth.type'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "auth = { type = \"bearer\", token_file = \"missing.txt\" }\n",
+                "5: key 'endpoints.a.auth.token_file': cannot read"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[[notification]]\nname = \"n\"\non = \"x\"\nendpoint = "
+                "\"nope\"\n",
+                "6: key 'notification[0].endpoint': no endpoint named 'nope'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\nname = "
+                "\"n\"\nendpoint = \"a\"\n",
+                "5: key 'notification[0].on'"},
+        BadCase{"[daemon]\nlog_level = \"info\"\n", "1: table [outbox]"}));
+
+TEST(Config, WarnsWhenTlsVerificationIsOff) {
+  TempDir dir;
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.lab]\nchannel = \"rest\"\nurl = \"https://x\"\n"
+             "tls_verify = false\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_THAT(cfg->warnings[0], HasSubstr("endpoint 'lab'"));
+  EXPECT_THAT(cfg->warnings[0], HasSubstr("TLS verification is OFF"));
+}
+
+TEST(Config, PassesChannelSpecificKeysToThePlugin) {
+  TempDir dir;
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.m]\nchannel = \"email\"\nsmtp_port = 587\nstarttls = "
+             "true\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& s = cfg->endpoints.at("m").settings;
+  EXPECT_THAT(s, ::testing::Contains(std::make_pair(std::string("smtp_port"), std::string("587"))));
+  EXPECT_THAT(s, ::testing::Contains(std::make_pair(std::string("starttls"), std::string("true"))));
+}
+
+}  // namespace
+}  // namespace herald::config

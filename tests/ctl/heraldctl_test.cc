@@ -1,0 +1,148 @@
+// The real programs, run as an operator would run them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/daemon_fixture.h"
+#include "tools/http_sink.h"
+
+namespace herald {
+namespace {
+
+using test::run_process;
+using ::testing::HasSubstr;
+
+std::string ctl(const std::string& config, const std::string& args) {
+  return std::string(HERALDCTL_PATH) + " -c " + config + " " + args;
+}
+
+test::Scenario scenario(std::string url) {
+  test::Scenario s;
+  s.sink_url = std::move(url);
+  return s;
+}
+
+TEST(Heraldctl, EmitRenderDrainStatusListShow) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+
+  auto v = run_process(ctl(cfg, "validate"));
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_THAT(v.output, HasSubstr("OK (1 endpoint(s), 1 notification(s))"));
+
+  auto emitted = run_process(ctl(cfg,
+                                 "emit --entity identity --action CREATE --name 'REST Person Added' "
+                                 "--key PersonID=P-42 --new '{\"firstName\":\"Ada\"}'"));
+  ASSERT_EQ(emitted.exit_code, 0) << emitted.output;
+  EXPECT_EQ(emitted.output, "1\n");
+
+  auto rendered = run_process(ctl(cfg, "render --notification 'Person Added' --event-id 1"));
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.output;
+  auto r = nlohmann::json::parse(rendered.output);
+  EXPECT_EQ(r["method"], "PUT");
+  EXPECT_EQ(r["url"], sink.url() + "/api/people/P-42/added");
+  EXPECT_EQ(r["body"]["person"]["name"]["first"], "Ada");
+  EXPECT_EQ(r["headers"]["Content-Type"], "application/json");
+  EXPECT_EQ(sink.request_count(), 0u);  // render sends nothing
+
+  auto drained = run_process(std::string(HERALDD_PATH) + " --config " + cfg + " --drain");
+  ASSERT_EQ(drained.exit_code, 0) << drained.output;
+  ASSERT_EQ(sink.request_count(), 1u);
+
+  auto status = run_process(ctl(cfg, "status --json"));
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  auto s = nlohmann::json::parse(status.output);
+  EXPECT_EQ(s["delivered"], 1);
+  EXPECT_EQ(s["pending"], 0);
+
+  auto list = run_process(ctl(cfg, "list --state delivered --json"));
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  auto l = nlohmann::json::parse(list.output);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0]["notification"], "Person Added");
+
+  auto show = run_process(ctl(cfg, "show 1 --json"));
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  auto j = nlohmann::json::parse(show.output);
+  ASSERT_EQ(j["attempt_log"].size(), 1u);
+  EXPECT_EQ(j["attempt_log"][0]["http_status"], 200);
+  EXPECT_EQ(j["attempt_log"][0]["response"], "{\"ok\":true}");
+  EXPECT_EQ(j["message_id"], sink.requests()[0].header("X-Herald-Message-Id"));
+
+  auto text = run_process(ctl(cfg, "show 1"));
+  EXPECT_THAT(text.output, HasSubstr("attempt 1"));
+  EXPECT_THAT(text.output, HasSubstr("delivered, HTTP 200"));
+
+  auto cancel = run_process(ctl(cfg, "cancel 1"));
+  EXPECT_EQ(cancel.exit_code, 1);
+  EXPECT_THAT(cancel.output, HasSubstr("is delivered; cannot cancel"));
+}
+
+TEST(Heraldctl, FailedNotificationCanBeRetried) {
+  tools::SinkOptions opts;
+  opts.statuses = {404};
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  ASSERT_EQ(run_process(ctl(cfg,
+                            "emit --entity identity --action CREATE --name 'REST Person Added' "
+                            "--key PersonID=P-1"))
+                .exit_code,
+            0);
+  std::string heraldd = std::string(HERALDD_PATH) + " --config " + cfg + " --drain";
+  ASSERT_EQ(run_process(heraldd).exit_code, 0);
+  EXPECT_THAT(run_process(ctl(cfg, "list")).output, HasSubstr("failed"));
+  auto retry = run_process(ctl(cfg, "retry 1"));
+  ASSERT_EQ(retry.exit_code, 0) << retry.output;
+  ASSERT_EQ(run_process(heraldd).exit_code, 0);
+  auto s = nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output);
+  EXPECT_EQ(s["delivered"], 1);
+  EXPECT_EQ(sink.request_count(), 2u);
+}
+
+TEST(Heraldctl, MalformedTomlNamesFileAndLine) {
+  test::TempDir dir;
+  test::write_file(dir.file("bad.toml"),
+                   "[outbox]\ndatabase = \"p.db\"\n\n[endpoints.x\nchannel = \"rest\"\n");
+  auto v = run_process(ctl(dir.file("bad.toml"), "validate"));
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_THAT(v.output, HasSubstr(dir.file("bad.toml") + ":4"));
+  auto d = run_process(std::string(HERALDD_PATH) + " --config " + dir.file("bad.toml") + " --drain");
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_THAT(d.output, HasSubstr(dir.file("bad.toml") + ":4"));
+}
+
+TEST(Heraldctl, MalformedMappingNamesFileAndLine) {
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario("http://127.0.0.1:9"));
+  test::write_file(dir.file("person_added.xml"),
+                   "<Notification>\n  <Endpoint URL=\"/x\">\n</Notification>\n");
+  auto v = run_process(ctl(cfg, "validate"));
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_THAT(v.output, HasSubstr(dir.file("person_added.xml") + ":3"));
+  auto d = run_process(std::string(HERALDD_PATH) + " --config " + cfg);
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_THAT(d.output, HasSubstr(dir.file("person_added.xml") + ":3"));
+}
+
+TEST(Heraldctl, PluginOfAnotherAbiIsRefusedWithItsFileName) {
+  test::TempDir dir;
+  test::Scenario s = scenario("http://127.0.0.1:9");
+  s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/wrong_abi";
+  std::string cfg = test::write_scenario(dir, s);
+  auto d = run_process(std::string(HERALDD_PATH) + " --config " + cfg);
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_THAT(d.output, HasSubstr(s.plugin_dir + "/rest.so"));
+  EXPECT_THAT(d.output, HasSubstr("not compatible"));
+}
+
+TEST(Heraldctl, BadUsageExitsTwo) {
+  EXPECT_EQ(run_process(std::string(HERALDCTL_PATH) + " frobnicate").exit_code, 2);
+  EXPECT_EQ(run_process(std::string(HERALDCTL_PATH) + " -c x.toml list --state bogus").exit_code, 2);
+  EXPECT_EQ(run_process(std::string(HERALDD_PATH)).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace herald

@@ -1,0 +1,230 @@
+// End to end, in process: outbox row -> rule -> mapping -> rest plugin
+// (dlopen) -> real HTTP server on 127.0.0.1 -> state database.
+#include "daemon/daemon.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/daemon_fixture.h"
+#include "tools/http_sink.h"
+
+namespace herald::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+test::Scenario scenario(std::string url, std::vector<std::string> schedule = {"1s", "2s"}) {
+  test::Scenario s;
+  s.sink_url = std::move(url);
+  s.retry_schedule = std::move(schedule);
+  return s;
+}
+
+// Runs the loop until pred() holds or the deadline passes.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::milliseconds deadline = 15s) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    io.run_for(20ms);
+    if (io.stopped()) io.restart();
+  }
+  return pred();
+}
+
+state::NotificationRow only_notification(state::StateStore& store) {
+  auto rows = store.list(std::nullopt, 10);
+  EXPECT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 1u);
+  return rows->empty() ? state::NotificationRow{} : rows->front();
+}
+
+bool in_state(state::StateStore& store, state::State s) {
+  auto rows = store.list(s, 10);
+  return rows && !rows->empty();
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Daemon> start_daemon(boost::asio::io_context& io) {
+    auto d = Daemon::create(io, config_);
+    EXPECT_TRUE(d) << d.error().message;
+    if (!d) return nullptr;
+    auto s = d.value()->start();
+    EXPECT_TRUE(s) << s.error().message;
+    return std::move(d.value());
+  }
+  void emit_person(const std::string& person_id) {
+    test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       nlohmann::json{{"PersonID", person_id}}.dump(), "",
+                       R"({"firstName":"Zoë","lastName":"O'Neil"})");
+  }
+
+  test::TempDir dir_;
+  std::string config_;
+};
+
+TEST_F(DaemonTest, EmittedEventBecomesTheMappedRequestAndEndsDelivered) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("p 1/x");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "PUT");
+  EXPECT_EQ(reqs[0].target, "/api/people/p%201%2Fx/added");
+  auto body = nlohmann::json::parse(reqs[0].body);
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"person":{"id":"p 1/x","name":{"first":"Zoë","last":"O'Neil"}},
+                                           "action":"CREATE","origin":"herald"})"));
+  EXPECT_EQ(reqs[0].header("Content-Type"), "application/json");
+  auto row = only_notification(d->store());
+  EXPECT_EQ(reqs[0].header("X-Herald-Message-Id"), row.message_id);
+  EXPECT_EQ(row.attempts, 1);
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "delivered");
+  EXPECT_EQ(attempts[0].http_status, 200);
+}
+
+TEST_F(DaemonTest, ServiceUnavailableThenOkIsDeliveredOnTheSecondAttempt) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};
+  opts.response_body = "try later";
+  tools::ThreadedHttpSink sink(opts);
+  config_ = test::write_scenario(dir_, scenario(sink.url(), {"1s", "2s"}));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  emit_person("p2");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  auto row = only_notification(d->store());
+  EXPECT_EQ(row.attempts, 2);
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].outcome, "retry");
+  EXPECT_EQ(attempts[0].http_status, 503);
+  EXPECT_EQ(attempts[0].response, "try later");
+  EXPECT_EQ(attempts[1].outcome, "delivered");
+  EXPECT_EQ(attempts[1].http_status, 200);
+  EXPECT_EQ(attempts[1].response, "try later");
+  // The first slot of the schedule is honoured: not before 1s.
+  EXPECT_GE(attempts[1].started_at - attempts[0].finished_at, 1000);
+  // Both requests carried the same message id.
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].header("X-Herald-Message-Id"), reqs[1].header("X-Herald-Message-Id"));
+  EXPECT_EQ(reqs[0].body, reqs[1].body);
+}
+
+TEST_F(DaemonTest, NotFoundFailsAtOnce) {
+  tools::SinkOptions opts;
+  opts.default_status = 404;
+  tools::ThreadedHttpSink sink(opts);
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  emit_person("p3");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Failed); }));
+  auto row = only_notification(d->store());
+  EXPECT_EQ(row.attempts, 1);
+  EXPECT_EQ(row.last_status, 404);
+  EXPECT_EQ(sink.requests().size(), 1u);
+}
+
+TEST_F(DaemonTest, GivesUpAfterTheLastSlot) {
+  tools::SinkOptions opts;
+  opts.default_status = 500;
+  tools::ThreadedHttpSink sink(opts);
+  config_ = test::write_scenario(dir_, scenario(sink.url(), {"100ms", "100ms"}));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  emit_person("p4");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Failed); }));
+  auto row = only_notification(d->store());
+  EXPECT_EQ(row.attempts, 3);  // the first try and one per slot
+  EXPECT_THAT(row.last_error.value_or(""), HasSubstr("gave up after 3 attempts"));
+  EXPECT_EQ(sink.requests().size(), 3u);
+}
+
+TEST_F(DaemonTest, RestartDuringAWaitStillRetriesOnTime) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};
+  tools::ThreadedHttpSink sink(opts);
+  config_ = test::write_scenario(dir_, scenario(sink.url(), {"2s"}));
+  int64_t due = 0;
+  {
+    boost::asio::io_context io;
+    auto d = start_daemon(io);
+    emit_person("p5");
+    ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+    due = only_notification(d->store()).next_attempt_at;
+  }  // the daemon is gone while the notification waits
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  auto row = only_notification(d->store());
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_GE(attempts[1].started_at, due);         // not early
+  EXPECT_LT(attempts[1].started_at, due + 3000);  // and not forgotten
+}
+
+TEST_F(DaemonTest, PoisonRowIsRejectedAndLaterRowsFlow) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", "{not json");
+  emit_person("p6");
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.requests().size(), 1u);
+  auto rejected = d->store().rejected(10).value();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].first, 1);
+  EXPECT_THAT(rejected[0].second, HasSubstr("column 'keys' is not valid JSON"));
+}
+
+TEST_F(DaemonTest, IngestsEachRowOnceAcrossRestarts) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  for (int i = 0; i < 5; ++i) emit_person("q" + std::to_string(i));
+  {
+    boost::asio::io_context io;
+    auto d = start_daemon(io);
+    ASSERT_TRUE(run_until(io, [&] { return d->store().list(state::State::Delivered, 100)->size() == 5; }));
+  }
+  emit_person("q5");
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(run_until(io, [&] { return d->store().list(state::State::Delivered, 100)->size() == 6; }));
+  io.run_for(300ms);
+  EXPECT_EQ(d->store().list(std::nullopt, 100)->size(), 6u);
+  EXPECT_EQ(sink.requests().size(), 6u);
+}
+
+TEST_F(DaemonTest, RenderErrorFailsThatNotificationOnly) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  // No PersonID: the URL placeholder has no value, so nothing may be sent.
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", "{}");
+  emit_person("p7");
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(run_until(io, [&] {
+    return in_state(d->store(), state::State::Delivered) && in_state(d->store(), state::State::Failed);
+  }));
+  auto failed = d->store().list(state::State::Failed, 10).value();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_THAT(failed[0].last_error.value_or(""), HasSubstr("render"));
+  EXPECT_EQ(sink.requests().size(), 1u);
+}
+
+}  // namespace
+}  // namespace herald::daemon

@@ -1,0 +1,426 @@
+#include "net/http_client.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tools/http_sink.h"
+
+namespace herald::net {
+namespace {
+
+using namespace std::chrono_literals;
+using tools::ReceivedRequest;
+using tools::SinkOptions;
+using tools::ThreadedHttpSink;
+
+constexpr auto kBound = 10s;  // upper bound for any single test loop; never a pass condition
+
+std::string find_header(const std::vector<std::pair<std::string, std::string>>& headers,
+                        std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return value;
+    }
+  }
+  return "<absent>";
+}
+
+bool has_header(const ReceivedRequest& request, std::string_view name) {
+  return find_header(request.headers, name) != "<absent>";
+}
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  HttpRequest request(const ThreadedHttpSink& sink, std::string method, std::string path = "/") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = sink.url() + path;
+    return r;
+  }
+
+  // Sends one request on a fresh client and runs the loop until its callback fired.
+  HttpResponse perform(HttpRequest r) {
+    HttpClient client(io_);
+    std::optional<HttpResponse> result;
+    client.send(std::move(r), [&](HttpResponse response) {
+      result = std::move(response);
+      io_.stop();
+    });
+    run();
+    EXPECT_TRUE(result.has_value()) << "no completion within the bound";
+    return result.value_or(HttpResponse{});
+  }
+
+  void run() {
+    io_.restart();
+    io_.run_for(kBound);
+  }
+
+  boost::asio::io_context io_;
+};
+
+TEST_F(HttpClientTest, PostWithHeadersAndBodyArrivesIntact) {
+  ThreadedHttpSink sink;
+  HttpRequest r = request(sink, "POST", "/hooks/abc?x=1&y=%20z");
+  r.headers = {{"Content-Type", "application/json"}, {"X-Herald-Id", "evt-42"}, {"X-Empty", ""}};
+  r.body = R"({"title":"disk full","severity":"critical"})";
+
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.transport_error, 0) << response.error;
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, R"({"ok":true})");
+  EXPECT_FALSE(response.truncated);
+  EXPECT_EQ(response.error, "");
+  EXPECT_GT(response.elapsed.count(), 0);
+
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const ReceivedRequest& got = requests[0];
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.target, "/hooks/abc?x=1&y=%20z");
+  EXPECT_EQ(got.body, r.body);
+  EXPECT_EQ(got.header("Content-Type"), "application/json");
+  EXPECT_EQ(got.header("X-Herald-Id"), "evt-42");
+  EXPECT_EQ(got.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_TRUE(has_header(got, "X-Empty"));
+  EXPECT_EQ(got.header("X-Empty"), "");
+  EXPECT_FALSE(has_header(got, "Expect"));
+}
+
+TEST_F(HttpClientTest, ReportsResponseHeadersAsReceived) {
+  ThreadedHttpSink sink;
+  HttpResponse response = perform(request(sink, "GET"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(find_header(response.headers, "Content-Type"), "application/json");
+  EXPECT_EQ(find_header(response.headers, "Server"), "herald-sink");
+  EXPECT_EQ(find_header(response.headers, "Content-Length"), "11");
+  bool exact_case = false;
+  for (const auto& [name, value] : response.headers) exact_case |= name == "Server";
+  EXPECT_TRUE(exact_case);
+}
+
+TEST_F(HttpClientTest, PutPatchDeleteGetAndHeadVerbs) {
+  ThreadedHttpSink sink;
+  struct Case {
+    std::string method;
+    std::string body;
+  };
+  const std::vector<Case> cases = {{"PUT", "put-body"},
+                                   {"PATCH", "patch-body"},
+                                   {"DELETE", "delete-body"},
+                                   {"DELETE", ""},
+                                   {"PUT", ""},
+                                   {"GET", ""},
+                                   {"HEAD", ""},
+                                   {"OPTIONS", ""}};
+  for (const Case& c : cases) {
+    HttpRequest r = request(sink, c.method, "/v/" + c.method);
+    r.body = c.body;
+    r.headers = {{"Content-Type", "text/plain"}};
+    HttpResponse response = perform(r);
+    EXPECT_EQ(response.transport_error, 0) << c.method << ": " << response.error;
+    EXPECT_EQ(response.status, 200) << c.method;
+    EXPECT_EQ(response.body, c.method == "HEAD" ? "" : R"({"ok":true})") << c.method;
+  }
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(requests[i].method, cases[i].method);
+    EXPECT_EQ(requests[i].target, "/v/" + cases[i].method);
+    EXPECT_EQ(requests[i].body, cases[i].body) << cases[i].method;
+  }
+  // An empty PUT still says how long its (empty) body is.
+  EXPECT_EQ(requests[4].header("Content-Length"), "0");
+}
+
+TEST_F(HttpClientTest, ScriptedUnavailableThenOkWithResendFromCallback) {
+  SinkOptions options;
+  options.statuses = {503};
+  ThreadedHttpSink sink(options);
+  HttpClient client(io_);
+  std::vector<long> statuses;
+  HttpRequest r = request(sink, "POST", "/retry");
+  r.body = "attempt";
+  std::function<void(HttpResponse)> on_done = [&](HttpResponse response) {
+    EXPECT_EQ(response.transport_error, 0) << response.error;
+    statuses.push_back(response.status);
+    if (response.status == 503) {
+      client.send(r, on_done);  // re-entrant send from inside a completion
+      EXPECT_EQ(client.in_flight(), 1u);
+    } else {
+      io_.stop();
+    }
+  };
+  client.send(r, on_done);
+  run();
+  EXPECT_EQ(statuses, (std::vector<long>{503, 200}));
+  EXPECT_EQ(sink.request_count(), 2u);
+  EXPECT_EQ(client.in_flight(), 0u);
+}
+
+TEST_F(HttpClientTest, SequentialRequestsReuseTheConnection) {
+  ThreadedHttpSink sink;
+  HttpClient client(io_);
+  int remaining = 3;
+  std::function<void(HttpResponse)> next = [&](HttpResponse response) {
+    EXPECT_EQ(response.status, 200);
+    if (--remaining == 0) return io_.stop();
+    client.send(request(sink, "POST"), next);
+  };
+  client.send(request(sink, "POST"), next);
+  run();
+  EXPECT_EQ(remaining, 0);
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].connection, requests[0].connection);
+  EXPECT_EQ(requests[2].connection, requests[0].connection);
+}
+
+TEST_F(HttpClientTest, HundredConcurrentRequestsAllComplete) {
+  ThreadedHttpSink sink;
+  HttpClient client(io_);
+  constexpr int kCount = 100;
+  int done = 0;
+  int ok = 0;
+  for (int i = 0; i < kCount; ++i) {
+    HttpRequest r = request(sink, "POST", "/n/" + std::to_string(i));
+    r.body = "body-" + std::to_string(i);
+    client.send(std::move(r), [&](HttpResponse response) {
+      ok += response.status == 200 && response.transport_error == 0;
+      if (++done == kCount) io_.stop();
+    });
+  }
+  EXPECT_EQ(client.in_flight(), static_cast<size_t>(kCount));
+  run();
+  EXPECT_EQ(done, kCount);
+  EXPECT_EQ(ok, kCount);
+  EXPECT_EQ(client.in_flight(), 0u);
+  EXPECT_EQ(sink.request_count(), static_cast<size_t>(kCount));
+  std::set<std::string> bodies;
+  for (const auto& got : sink.requests()) {
+    EXPECT_EQ(got.target, "/n/" + got.body.substr(5));
+    bodies.insert(got.body);
+  }
+  EXPECT_EQ(bodies.size(), static_cast<size_t>(kCount));
+}
+
+TEST_F(HttpClientTest, TruncatesResponseBodyAtMaxResponseBytes) {
+  SinkOptions options;
+  options.response_body = std::string(100000, 'x');
+  ThreadedHttpSink sink(options);
+  HttpRequest r = request(sink, "GET");
+  r.max_response_bytes = 100;
+  HttpResponse truncated = perform(r);
+  EXPECT_EQ(truncated.transport_error, 0) << truncated.error;
+  EXPECT_EQ(truncated.status, 200);
+  EXPECT_EQ(truncated.body, std::string(100, 'x'));
+  EXPECT_TRUE(truncated.truncated);
+
+  r.max_response_bytes = 100000;
+  HttpResponse whole = perform(r);
+  EXPECT_EQ(whole.body.size(), 100000u);
+  EXPECT_FALSE(whole.truncated);
+}
+
+TEST_F(HttpClientTest, LargeRequestBodyArrivesIntact) {
+  ThreadedHttpSink sink;
+  HttpRequest r = request(sink, "POST", "/big");
+  r.body.resize(3 * 1024 * 1024);
+  for (size_t i = 0; i < r.body.size(); ++i) r.body[i] = static_cast<char>('A' + i % 23);
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].body, r.body);
+}
+
+TEST_F(HttpClientTest, ConnectionRefusedIsTransportError) {
+  uint16_t port = 0;
+  {
+    boost::asio::io_context scratch;
+    boost::asio::ip::tcp::acceptor acceptor(scratch, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = acceptor.local_endpoint().port();
+  }  // closed: nobody listens there now
+  HttpRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_EQ(response.transport_error, CURLE_COULDNT_CONNECT);
+  EXPECT_FALSE(response.error.empty());
+}
+
+TEST_F(HttpClientTest, HangingServerTimesOut) {
+  SinkOptions options;
+  options.hang = true;
+  ThreadedHttpSink sink(options);
+  HttpRequest r = request(sink, "POST");
+  r.timeout = 300ms;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_EQ(response.transport_error, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_FALSE(response.error.empty());
+  EXPECT_GE(response.elapsed, 300ms);
+  EXPECT_EQ(sink.request_count(), 1u);
+}
+
+TEST_F(HttpClientTest, DelayedAnswerWithinTimeoutSucceeds) {
+  SinkOptions options;
+  options.delay = 200ms;
+  ThreadedHttpSink sink(options);
+  HttpRequest r = request(sink, "POST");
+  r.timeout = 5s;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  EXPECT_GE(response.elapsed, 200ms);
+}
+
+TEST_F(HttpClientTest, GarbageAnswerIsTransportError) {
+  SinkOptions options;
+  options.garbage = true;
+  ThreadedHttpSink sink(options);
+  HttpResponse response = perform(request(sink, "POST"));
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.transport_error, 0);
+  EXPECT_FALSE(response.error.empty());
+}
+
+TEST_F(HttpClientTest, RejectsHeadersWithCrOrLfWithoutSending) {
+  ThreadedHttpSink sink;
+  HttpClient client(io_);
+  std::vector<HttpResponse> responses;
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"X-Ok", "a\r\nInjected: 1"}, {"X-Ok", "a\nb"}, {"X-Bad\r\nName", "v"}, {"X Bad", "v"}};
+  for (const auto& header : bad) {
+    HttpRequest r = request(sink, "POST");
+    r.headers = {header};
+    client.send(std::move(r), [&](HttpResponse response) {
+      responses.push_back(std::move(response));
+      if (responses.size() == 4) io_.stop();
+    });
+  }
+  EXPECT_TRUE(responses.empty()) << "callbacks must never run inside send()";
+  run();
+  ASSERT_EQ(responses.size(), 4u);
+  for (const HttpResponse& response : responses) {
+    EXPECT_EQ(response.status, 0);
+    EXPECT_EQ(response.transport_error, CURLE_BAD_FUNCTION_ARGUMENT);
+    EXPECT_NE(response.error.find("header"), std::string::npos) << response.error;
+  }
+  EXPECT_NE(responses[0].error.find("CR or LF"), std::string::npos);
+  EXPECT_EQ(sink.request_count(), 0u);
+}
+
+TEST_F(HttpClientTest, RejectsInvalidMethod) {
+  ThreadedHttpSink sink;
+  HttpResponse response = perform(request(sink, "GET / HTTP/1.1\r\nX:"));
+  EXPECT_EQ(response.transport_error, CURLE_BAD_FUNCTION_ARGUMENT);
+  EXPECT_EQ(sink.request_count(), 0u);
+}
+
+TEST_F(HttpClientTest, SendsBasicAuth) {
+  ThreadedHttpSink sink;
+  HttpRequest r = request(sink, "POST");
+  r.basic_auth = std::make_pair(std::string("user"), std::string("p@ss:word"));
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200);
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].header("Authorization"), "Basic dXNlcjpwQHNzOndvcmQ=");
+}
+
+TEST_F(HttpClientTest, OnlyHttpAndHttpsAreAllowed) {
+  for (std::string url : {"ftp://127.0.0.1:1/x", "file:///etc/hostname", "gopher://127.0.0.1:1/"}) {
+    HttpRequest r;
+    r.url = url;
+    HttpResponse response = perform(r);
+    EXPECT_EQ(response.transport_error, CURLE_UNSUPPORTED_PROTOCOL) << url << ": " << response.error;
+    EXPECT_EQ(response.status, 0);
+  }
+}
+
+TEST_F(HttpClientTest, HttpsToPlainServerFailsInTls) {
+  ThreadedHttpSink sink;
+  HttpRequest r;
+  r.url = "https://127.0.0.1:" + std::to_string(sink.port()) + "/";
+  r.tls_verify = false;
+  r.timeout = 5s;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.transport_error, 0);
+  EXPECT_NE(response.transport_error, CURLE_UNSUPPORTED_PROTOCOL);
+}
+
+TEST_F(HttpClientTest, DestroyingClientWithTransfersInFlightSkipsCallbacks) {
+  SinkOptions options;
+  options.hang = true;
+  ThreadedHttpSink sink(options);
+  std::atomic<int> arrived{0};
+  sink.on_request([&](const ReceivedRequest&, int) {
+    // Runs on the sink's thread; posting to another io_context is thread-safe.
+    if (++arrived == 5) boost::asio::post(io_, [this] { io_.stop(); });
+  });
+  int callbacks = 0;
+  auto client = std::make_unique<HttpClient>(io_);
+  for (int i = 0; i < 5; ++i) client->send(request(sink, "POST"), [&](HttpResponse) { ++callbacks; });
+  HttpRequest rejected = request(sink, "POST");
+  rejected.headers = {{"X", "a\nb"}};
+  run();
+  ASSERT_EQ(arrived.load(), 5);
+  client->send(std::move(rejected), [&](HttpResponse) { ++callbacks; });  // its completion is posted
+  EXPECT_EQ(client->in_flight(), 6u);
+  client.reset();  // sockets and the curl timer still have waits pending here
+  io_.restart();
+  io_.run_for(200ms);  // lets the aborted waits and the posted completion run; none may call back
+  EXPECT_EQ(callbacks, 0);
+}
+
+TEST_F(HttpClientTest, DestroyingClientBeforeTheLoopEverRuns) {
+  ThreadedHttpSink sink;
+  int callbacks = 0;
+  {
+    HttpClient client(io_);
+    client.send(request(sink, "POST"), [&](HttpResponse) { ++callbacks; });
+    HttpRequest bad = request(sink, "POST");
+    bad.headers = {{"X", "\r"}};
+    client.send(std::move(bad), [&](HttpResponse) { ++callbacks; });
+  }
+  io_.restart();
+  io_.run_for(100ms);
+  EXPECT_EQ(callbacks, 0);
+}
+
+TEST_F(HttpClientTest, CallbackMayDestroyTheClient) {
+  SinkOptions options;
+  options.statuses = {200};
+  options.delay = 0ms;
+  ThreadedHttpSink sink(options);
+  SinkOptions slow_options;
+  slow_options.hang = true;
+  ThreadedHttpSink slow(slow_options);
+
+  auto client = std::make_unique<HttpClient>(io_);
+  int callbacks = 0;
+  client->send(request(slow, "POST"), [&](HttpResponse) { ++callbacks; });
+  client->send(request(sink, "POST"), [&](HttpResponse response) {
+    ++callbacks;
+    EXPECT_EQ(response.status, 200);
+    client.reset();  // inside our own completion, with another transfer still running
+    boost::asio::post(io_, [this] { io_.stop(); });
+  });
+  run();
+  EXPECT_EQ(client, nullptr);
+  EXPECT_EQ(callbacks, 1);
+}
+
+}  // namespace
+}  // namespace herald::net

@@ -1,0 +1,128 @@
+#include "state/state_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace herald::state {
+namespace {
+
+IngestItem item(int64_t id, std::vector<IngestItem::Target> targets) {
+  IngestItem it;
+  it.event.id = id;
+  it.event.entity = "identity";
+  it.event.action = "CREATE";
+  it.event.keys = {{"PersonID", "p" + std::to_string(id)}};
+  it.targets = std::move(targets);
+  return it;
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = StateStore::open(dir_.file("state.db"));
+    ASSERT_TRUE(s) << s.error().message;
+    store_.emplace(std::move(s.value()));
+  }
+  test::TempDir dir_;
+  std::optional<StateStore> store_;
+};
+
+TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
+  EXPECT_EQ(store_->schema_version(), 1);
+  store_.reset();
+  auto again = StateStore::open(dir_.file("state.db"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->schema_version(), 1);
+}
+
+TEST_F(StateStoreTest, IngestAdvancesCursorAndCreatesNotificationsAtomically) {
+  EXPECT_EQ(store_->cursor("outbox:t").value(), 0);
+  std::vector<IngestItem> items = {item(1, {{"a", "e1"}, {"b", "e2"}}), item(2, {}), item(3, {{"a", "e1"}})};
+  auto created = store_->ingest("outbox:t", 3, items, 1000);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created.value(), 3);
+  EXPECT_EQ(store_->cursor("outbox:t").value(), 3);
+  // An event that nothing listens to is not kept.
+  EXPECT_FALSE(store_->event(2).value().has_value());
+  auto ev = store_->event(1).value();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->keys["PersonID"], "p1");
+  auto counts = store_->counts().value();
+  EXPECT_THAT(counts, ::testing::Contains(::testing::Field(&StateCount::count, 3)));
+}
+
+TEST_F(StateStoreTest, MessageIdsAreUniqueUuids) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}, {"b", "e"}})}, 1));
+  auto rows = store_->list(std::nullopt, 10).value();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(rows[0].message_id, rows[1].message_id);
+  EXPECT_THAT(rows[0].message_id,
+              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+}
+
+TEST_F(StateStoreTest, ClaimTakesOnlyDueRowsUpToTheLimit) {
+  ASSERT_TRUE(
+      store_->ingest("s", 3, {item(1, {{"a", "e"}}), item(2, {{"a", "e"}}), item(3, {{"a", "e"}})}, 100));
+  auto claimed = store_->claim_due(50, 10);
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->empty());  // created at 100, not yet due at 50
+  claimed = store_->claim_due(100, 2);
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ(claimed.value()[0].state, State::InFlight);
+  EXPECT_EQ(store_->in_flight_count().value(), 2);
+  EXPECT_EQ(store_->claim_due(100, 10)->size(), 1u);
+  EXPECT_FALSE(store_->next_due_at().value().has_value());
+}
+
+TEST_F(StateStoreTest, FinishAttemptRecordsAttemptAndSchedulesNext) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  auto row = store_->claim_due(100, 1).value().at(0);
+  AttemptRow a{row.id, 1, 100, 150, "retry", 503, "HTTP 503", "busy"};
+  ASSERT_TRUE(store_->finish_attempt(a, State::Waiting, 1150, "HTTP 503"));
+  auto got = store_->get(row.id).value();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->state, State::Waiting);
+  EXPECT_EQ(got->attempts, 1);
+  EXPECT_EQ(got->next_attempt_at, 1150);
+  EXPECT_EQ(got->last_status, 503);
+  EXPECT_EQ(store_->next_due_at().value(), 1150);
+  auto attempts = store_->attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].response, "busy");
+  EXPECT_EQ(attempts[0].http_status, 503);
+}
+
+TEST_F(StateStoreTest, RecoverInFlightRecordsTheInterruptedAttempt) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  auto row = store_->claim_due(100, 1).value().at(0);
+  EXPECT_EQ(store_->recover_in_flight(500).value(), 1);
+  auto got = store_->get(row.id).value();
+  EXPECT_EQ(got->state, State::Pending);
+  EXPECT_EQ(got->attempts, 1);
+  auto attempts = store_->attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "interrupted");
+  EXPECT_EQ(store_->claim_due(500, 5)->size(), 1u);
+}
+
+TEST_F(StateStoreTest, RetryAndCancelApplyOnlyWhereTheyMakeSense) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  auto row = store_->claim_due(100, 1).value().at(0);
+  EXPECT_FALSE(store_->cancel(row.id, 200).value());  // in flight
+  ASSERT_TRUE(store_->save_payload(row.id, "{}"));
+  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", ""}, State::Failed,
+                                     std::nullopt, "HTTP 404"));
+  EXPECT_TRUE(store_->retry_now(row.id, 300).value());
+  auto got = store_->get(row.id).value();
+  EXPECT_EQ(got->state, State::Pending);
+  EXPECT_EQ(got->next_attempt_at, 300);
+  EXPECT_FALSE(got->payload.has_value());  // rendered again after a failure
+  EXPECT_TRUE(store_->cancel(row.id, 400).value());
+  EXPECT_EQ(store_->get(row.id).value()->state, State::Cancelled);
+  EXPECT_FALSE(store_->retry_now(9999, 1).value());
+}
+
+}  // namespace
+}  // namespace herald::state

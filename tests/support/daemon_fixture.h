@@ -1,0 +1,28 @@
+// An end-to-end set-up: a producer database, a mapping, a config pointing at
+// a real HTTP server on 127.0.0.1, and the real rest plugin.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "support/test_env.h"
+
+namespace herald::test {
+
+struct Scenario {
+  std::string sink_url;  // e.g. "http://127.0.0.1:PORT"
+  std::vector<std::string> retry_schedule = {"1s", "2s"};
+  std::string plugin_dir = HERALD_TEST_PLUGIN_DIR;
+  std::string extra_toml;  // appended verbatim
+};
+
+// The mapping used by the end-to-end tests (Event data source only).
+extern const char* kPersonAddedMapping;
+
+// Writes producer.db, person_added.xml and herald.toml into dir; returns the
+// config path.
+std::string write_scenario(const TempDir& dir, const Scenario& s);
+
+}  // namespace herald::test
