@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -59,9 +60,9 @@ std::string condition_sql(const WhereClause& w, int& next_param) {
 
 std::optional<WhereOp> parse_where_op(std::string_view name) {
   static constexpr std::pair<std::string_view, WhereOp> kOps[] = {
-      {"=", WhereOp::Equal},     {"!=", WhereOp::NotEqual},       {"lt", WhereOp::Less},
-      {"le", WhereOp::LessEqual}, {"gt", WhereOp::Greater},        {"ge", WhereOp::GreaterEqual},
-      {"like", WhereOp::Like},   {"isnull", WhereOp::IsNull},     {"notnull", WhereOp::NotNull},
+      {"=", WhereOp::Equal},      {"!=", WhereOp::NotEqual},   {"lt", WhereOp::Less},
+      {"le", WhereOp::LessEqual}, {"gt", WhereOp::Greater},    {"ge", WhereOp::GreaterEqual},
+      {"like", WhereOp::Like},    {"isnull", WhereOp::IsNull}, {"notnull", WhereOp::NotNull},
       {"in", WhereOp::In}};
   for (const auto& [text, op] : kOps) {
     if (iequals(name, text)) return op;
@@ -85,7 +86,8 @@ std::string build_select_sql(const DataSourceSpec& spec) {
   return sql;
 }
 
-DataSource::DataSource(DataSourceSpec spec, std::string sql, db::Statement stmt, std::vector<std::string> columns)
+DataSource::DataSource(DataSourceSpec spec, std::string sql, db::Statement stmt,
+                       std::vector<std::string> columns)
     : spec_(std::move(spec)), sql_(std::move(sql)), stmt_(std::move(stmt)), columns_(std::move(columns)) {}
 
 Result<DataSource> DataSource::prepare(DataSourceSpec spec, db::Database& db) {
@@ -96,6 +98,20 @@ Result<DataSource> DataSource::prepare(DataSourceSpec spec, db::Database& db) {
   const int n = stmt->column_count();
   columns.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) columns.push_back(stmt->column_name(i));
+  // SQLite reads a double-quoted name that matches no column as a string
+  // literal, so a misspelt column would prepare fine and never match. Check
+  // every column the query names against what the view really has.
+  auto has_column = [&](std::string_view name) {
+    return std::any_of(columns.begin(), columns.end(),
+                       [&](const std::string& c) { return iequals(c, name); });
+  };
+  if (!has_column(spec.field_name)) {
+    return Error{"view " + spec.view + " has no column \"" + spec.field_name + "\" (FieldName)"};
+  }
+  for (const auto& w : spec.where) {
+    if (!has_column(w.field))
+      return Error{"view " + spec.view + " has no column \"" + w.field + "\" (<Where>)"};
+  }
   return DataSource(std::move(spec), std::move(sql), std::move(stmt).value(), std::move(columns));
 }
 

@@ -22,7 +22,7 @@ enum class WhereOp { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Li
 std::optional<WhereOp> parse_where_op(std::string_view name);
 
 struct WhereClause {
-  std::string field;                // column name; must pass db::is_identifier
+  std::string field;  // column name; must pass db::is_identifier
   WhereOp op = WhereOp::Equal;
   std::vector<std::string> values;  // bound as text, never spliced into the SQL
   bool or_with_previous = false;    // Conjunction="or"; ignored on the first clause
@@ -47,7 +47,8 @@ class DataSource {
   // Values of the columns the mapping uses, indexed by slot (see use_column).
   using Row = std::vector<Value>;
 
-  // Prepares the statement; fails when the view or a column does not exist.
+  // Prepares the statement; fails when the view does not exist or when
+  // field_name or a where-clause field is not one of its columns.
   static Result<DataSource> prepare(DataSourceSpec spec, db::Database& db);
 
   const DataSourceSpec& spec() const { return spec_; }

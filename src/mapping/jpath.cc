@@ -14,7 +14,8 @@ Result<JPath> parse_jpath(std::string_view text) {
     if (expect_name) {
       std::size_t end = text.find_first_of(".[]", i);
       if (end == std::string_view::npos) end = text.size();
-      if (end == i) return Error{"JPath \"" + std::string(text) + "\": empty name at position " + std::to_string(i)};
+      if (end == i)
+        return Error{"JPath \"" + std::string(text) + "\": empty name at position " + std::to_string(i)};
       path.push_back(JPathStep{false, std::string(text.substr(i, end - i)), 0});
       i = end;
       expect_name = false;
@@ -38,8 +39,8 @@ Result<JPath> parse_jpath(std::string_view text) {
                      "] is not a non-negative integer"};
       }
       if (index > kMaxJPathIndex) {
-        return Error{"JPath \"" + std::string(text) + "\": index " + std::to_string(index) + " is larger than " +
-                     std::to_string(kMaxJPathIndex)};
+        return Error{"JPath \"" + std::string(text) + "\": index " + std::to_string(index) +
+                     " is larger than " + std::to_string(kMaxJPathIndex)};
       }
       path.push_back(JPathStep{true, {}, index});
       i = close + 1;
@@ -77,21 +78,24 @@ Status jpath_reserve(nlohmann::json& skeleton, const JPath& path) {
     }
     if (step.is_index) {
       if (node->is_object()) {
-        return Error{"JPath " + jpath_to_string(path) + " uses an array index where another JPath has an object"};
+        return Error{"JPath " + jpath_to_string(path) +
+                     " uses an array index where another JPath has an object"};
       }
       if (node->is_null()) *node = nlohmann::json::array();
       while (node->size() <= step.index) node->push_back(nullptr);
       node = &(*node)[step.index];
     } else {
       if (node->is_array()) {
-        return Error{"JPath " + jpath_to_string(path) + " uses an object key where another JPath has an array"};
+        return Error{"JPath " + jpath_to_string(path) +
+                     " uses an object key where another JPath has an array"};
       }
       if (node->is_null()) *node = nlohmann::json::object();
       node = &(*node)[step.key];
     }
   }
   if (node->is_boolean()) return Error{"JPath " + jpath_to_string(path) + " is used twice"};
-  if (!node->is_null()) return Error{"JPath " + jpath_to_string(path) + " would replace values set by other JPaths"};
+  if (!node->is_null())
+    return Error{"JPath " + jpath_to_string(path) + " would replace values set by other JPaths"};
   *node = true;
   return {};
 }

@@ -26,8 +26,8 @@ namespace {
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 std::string ascii_upper(std::string_view s) {
@@ -102,8 +102,8 @@ enum class EventField { Id, Entity, Action, Name, OccurredAt, Keys, New, Old, Ke
 
 struct FieldRef {
   SourceKind kind = SourceKind::Event;
-  std::string source;  // as written
-  std::string field;   // as written
+  std::string source;           // as written
+  std::string field;            // as written
   std::size_t data_source = 0;  // Database: index into Compiled::sources
   std::size_t slot = 0;         // Database: slot in the fetched row
   EventField event_field = EventField::Key;
@@ -220,10 +220,11 @@ class Loader {
 
   Result<Compiled> run() {
     pugi::xml_document doc;
-    pugi::xml_parse_result parsed = doc.load_buffer(text_.data(), text_.size(),
-                                                     pugi::parse_default | pugi::parse_ws_pcdata_single);
+    pugi::xml_parse_result parsed =
+        doc.load_buffer(text_.data(), text_.size(), pugi::parse_default | pugi::parse_ws_pcdata_single);
     if (!parsed) {
-      return Error{path_ + ":" + std::to_string(line_at(parsed.offset)) + ": XML error: " + parsed.description()};
+      return Error{path_ + ":" + std::to_string(line_at(parsed.offset)) +
+                   ": XML error: " + parsed.description()};
     }
     std::vector<pugi::xml_node> roots;
     for (pugi::xml_node n : doc.children()) {
@@ -234,7 +235,8 @@ class Loader {
       return fail(roots[0], "the root element must be <Notification>");
     }
     if (roots.size() > 1) {
-      return fail(roots[1], "a mapping file has exactly one root element, <Notification>; this is a second one");
+      return fail(roots[1],
+                  "a mapping file has exactly one root element, <Notification>; this is a second one");
     }
     const pugi::xml_node root = roots[0];
     for (pugi::xml_attribute a : root.attributes()) {
@@ -328,7 +330,8 @@ class Loader {
   }
 
   bool is_extra_source(std::string_view name) const {
-    return name == "Rule" || std::find(extra_sources_.begin(), extra_sources_.end(), name) != extra_sources_.end();
+    return name == "Rule" ||
+           std::find(extra_sources_.begin(), extra_sources_.end(), name) != extra_sources_.end();
   }
 
   std::optional<std::size_t> find_data_source(std::string_view id) const {
@@ -348,7 +351,8 @@ class Loader {
       return fail(n, "this mapping reads the producer database, but no producer database is configured");
     }
     for (const pugi::xml_node& kid : *kids) {
-      if (std::string_view(kid.name()) != "DataSource") return fail(kid, "unknown element (expected <DataSource>)");
+      if (std::string_view(kid.name()) != "DataSource")
+        return fail(kid, "unknown element (expected <DataSource>)");
       if (auto s = load_data_source(kid); !s) return s;
     }
     return {};
@@ -369,7 +373,8 @@ class Loader {
     auto view = attr(n, "View");
     if (!view) return fail(n, "View is required");
     if (!db::is_identifier(*view)) {
-      return fail(n, "View \"" + *view + "\" is not a valid SQL identifier (" + std::string(kIdentifierRule) + ")");
+      return fail(
+          n, "View \"" + *view + "\" is not a valid SQL identifier (" + std::string(kIdentifierRule) + ")");
     }
     spec.view = *view;
 
@@ -381,8 +386,8 @@ class Loader {
     spec.field_name = field_name ? *field_name : *lookup;
     if (!db::is_identifier(spec.field_name)) {
       return fail(n, std::string(field_name ? "FieldName" : "FieldName (taken from Lookup)") + " \"" +
-                         spec.field_name + "\" is not a valid SQL identifier (" + std::string(kIdentifierRule) +
-                         ")");
+                         spec.field_name + "\" is not a valid SQL identifier (" +
+                         std::string(kIdentifierRule) + ")");
     }
 
     auto kids = children(n);
@@ -405,12 +410,14 @@ class Loader {
   // <Where> in attribute form, element form, or a mix of the two (each part
   // given once).
   Result<WhereClause> load_where(const pugi::xml_node& n) {
-    if (auto s = check_attributes(n, {"FieldName", "FieldValue", "Operation", "Conjunction"}); !s) return s.error();
+    if (auto s = check_attributes(n, {"FieldName", "FieldValue", "Operation", "Conjunction"}); !s)
+      return s.error();
     struct Part {
       std::optional<std::string> value;
       pugi::xml_node node;  // where it was given, for messages
     };
-    Part field{attr(n, "FieldName"), n}, operation{attr(n, "Operation"), n}, conjunction{attr(n, "Conjunction"), n};
+    Part field{attr(n, "FieldName"), n}, operation{attr(n, "Operation"), n},
+        conjunction{attr(n, "Conjunction"), n};
     std::vector<std::string> values;
     bool value_attr = false;
     if (auto v = attr(n, "FieldValue")) {
@@ -430,10 +437,13 @@ class Loader {
         values.push_back(std::move(text).value());
         continue;
       }
-      Part* part = name == "FieldName" ? &field : name == "Operation" ? &operation : name == "Conjunction" ? &conjunction
-                                                                                                           : nullptr;
+      Part* part = name == "FieldName"     ? &field
+                   : name == "Operation"   ? &operation
+                   : name == "Conjunction" ? &conjunction
+                                           : nullptr;
       if (!part) {
-        return fail(kid, "unknown element (expected <FieldName>, <FieldValue>, <Operation> or <Conjunction>)");
+        return fail(kid,
+                    "unknown element (expected <FieldName>, <FieldValue>, <Operation> or <Conjunction>)");
       }
       if (part->value) {
         return fail(kid, std::string(name) + " is given more than once");
@@ -487,7 +497,8 @@ class Loader {
       if (iequals(*conjunction.value, "or")) {
         w.or_with_previous = true;
       } else if (!iequals(*conjunction.value, "and")) {
-        return fail(conjunction.node, "unknown Conjunction \"" + *conjunction.value + "\" (expected and or or)");
+        return fail(conjunction.node,
+                    "unknown Conjunction \"" + *conjunction.value + "\" (expected and or or)");
       }
     }
     return w;
@@ -505,8 +516,8 @@ class Loader {
       DataSource& ds = out_.sources[*index];
       auto slot = ds.use_column(field);
       if (!slot) {
-        return fail(n, context + "data source \"" + source + "\" (view " + ds.spec().view + ") has no column \"" +
-                           field + "\"");
+        return fail(n, context + "data source \"" + source + "\" (view " + ds.spec().view +
+                           ") has no column \"" + field + "\"");
       }
       ref.kind = SourceKind::Database;
       ref.data_source = *index;
@@ -521,16 +532,17 @@ class Loader {
       ref.kind = SourceKind::Event;
       ref.path = segments;
       ref.path_from = 1;
-      static constexpr std::pair<std::string_view, EventField> kScalars[] = {{"id", EventField::Id},
-                                                                            {"entity", EventField::Entity},
-                                                                            {"action", EventField::Action},
-                                                                            {"name", EventField::Name},
-                                                                            {"occurred_at", EventField::OccurredAt}};
+      static constexpr std::pair<std::string_view, EventField> kScalars[] = {
+          {"id", EventField::Id},
+          {"entity", EventField::Entity},
+          {"action", EventField::Action},
+          {"name", EventField::Name},
+          {"occurred_at", EventField::OccurredAt}};
       static constexpr std::pair<std::string_view, EventField> kObjects[] = {{"keys", EventField::Keys},
-                                                                            {"new", EventField::New},
-                                                                            {"new_values", EventField::New},
-                                                                            {"old", EventField::Old},
-                                                                            {"old_values", EventField::Old}};
+                                                                             {"new", EventField::New},
+                                                                             {"new_values", EventField::New},
+                                                                             {"old", EventField::Old},
+                                                                             {"old_values", EventField::Old}};
       for (const auto& [name, which] : kScalars) {
         if (segments[0] == name) {
           if (segments.size() > 1) return fail(n, context + "Event." + segments[0] + " has no sub-fields");
@@ -599,7 +611,8 @@ class Loader {
     if (!kids) return kids.error();
     nlohmann::json skeleton = nlohmann::json::object();
     for (const pugi::xml_node& kid : *kids) {
-      if (std::string_view(kid.name()) != "Property") return fail(kid, "unknown element (expected <Property>)");
+      if (std::string_view(kid.name()) != "Property")
+        return fail(kid, "unknown element (expected <Property>)");
       if (auto s = load_property(kid, skeleton); !s) return s;
     }
     return {};
@@ -673,7 +686,8 @@ class Loader {
     auto kids = children(n);
     if (!kids) return kids.error();
     for (const pugi::xml_node& kid : *kids) {
-      if (std::string_view(kid.name()) != "Processor") return fail(kid, "unknown element (expected <Processor>)");
+      if (std::string_view(kid.name()) != "Processor")
+        return fail(kid, "unknown element (expected <Processor>)");
       auto processor = load_processor(kid);
       if (!processor) return processor.error();
       rule.processors.push_back(*processor);
@@ -813,8 +827,9 @@ struct Mapping::Impl {
         continue;
       }
       auto v = resolve(*piece.ref, ctx, st);
-      if (!v) return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder + ": " +
-                           v.error().message};
+      if (!v)
+        return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder + ": " +
+                     v.error().message};
       if (!v->present()) {
         return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder +
                      " has no value; a URL with a hole is not sent"};

@@ -20,8 +20,8 @@ std::string percent_encode_segment(std::string_view s) {
   out.reserve(s.size());
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
     if (unreserved) {
       out += ch;
     } else {
@@ -60,8 +60,8 @@ Result<std::vector<UrlTemplatePart>> parse_url_template(std::string_view url) {
       parts.push_back(UrlTemplatePart{false, std::move(literal), {}, {}});
       literal.clear();
     }
-    parts.push_back(
-        UrlTemplatePart{true, std::move(written), std::string(inner.substr(0, dot)), std::string(inner.substr(dot + 1))});
+    parts.push_back(UrlTemplatePart{true, std::move(written), std::string(inner.substr(0, dot)),
+                                    std::string(inner.substr(dot + 1))});
     i = close + 1;
   }
   if (!literal.empty()) parts.push_back(UrlTemplatePart{false, std::move(literal), {}, {}});

@@ -97,14 +97,17 @@ std::optional<long long> parse_date_text(std::string_view s) {
     return std::nullopt;
   }
   if (month < 1 || month > 12) return std::nullopt;
-  if (day < 1 || static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month))) return std::nullopt;
-  long long millis = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * kMillisPerDay;
+  if (day < 1 || static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month)))
+    return std::nullopt;
+  long long millis =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * kMillisPerDay;
   if (pos == s.size()) return millis;
 
   if (s[pos] != ' ' && s[pos] != 'T') return std::nullopt;
   ++pos;
   int hour = 0, minute = 0, second = 0, ms = 0;
-  if (!read_digits(s, pos, 2, hour) || pos >= s.size() || s[pos++] != ':' || !read_digits(s, pos, 2, minute)) {
+  if (!read_digits(s, pos, 2, hour) || pos >= s.size() || s[pos++] != ':' ||
+      !read_digits(s, pos, 2, minute)) {
     return std::nullopt;
   }
   if (pos < s.size() && s[pos] == ':') {
@@ -366,8 +369,8 @@ Result<std::string> format_epoch_millis(long long millis) {
   const auto ms = static_cast<int>(rem % 1000);
   const auto secs = static_cast<int>(rem / 1000);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y), m, d, secs / 3600,
-                (secs / 60) % 60, secs % 60, ms);
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y), m, d,
+                secs / 3600, (secs / 60) % 60, secs % 60, ms);
   return std::string(buf);
 }
 
@@ -392,8 +395,9 @@ Result<std::string> to_iso8601_utc(const Value& v) {
       }
     }
   }
-  return Error{"value " + describe_value(v) +
-               " is not a date (expected YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+HH:MM], a Julian day or unix seconds)"};
+  return Error{
+      "value " + describe_value(v) +
+      " is not a date (expected YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+HH:MM], a Julian day or unix seconds)"};
 }
 
 Result<std::string> decode_hexed_b64_certificate(const Value& v) {

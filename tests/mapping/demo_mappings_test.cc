@@ -23,9 +23,9 @@ constexpr const char* kPhotoBase64 =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGPQyt8CAAIUAU5XXJt1AAAAAElFTkSuQmCC";
 
 const char* const kMappingFiles[] = {
-    "DisableCard.xml",        "EnableCard.xml",          "RESTDeviceCancelled.xml", "RESTDeviceIssued.xml",
+    "DisableCard.xml",          "EnableCard.xml",        "RESTDeviceCancelled.xml", "RESTDeviceIssued.xml",
     "RESTDeviceReassigned.xml", "RESTPersonAdded.xml",   "RESTPersonDeleted.xml",   "RESTPersonDisabled.xml",
-    "RESTPersonEdited.xml",   "RESTPersonEnabled.xml",   "RESTRequestAdded.xml",    "RESTRequestUpdated.xml"};
+    "RESTPersonEdited.xml",     "RESTPersonEnabled.xml", "RESTRequestAdded.xml",    "RESTRequestUpdated.xml"};
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -44,7 +44,9 @@ class MappingDemoTest : public ::testing::Test {
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(db).value();
     const fs::path source(HERALD_SOURCE_DIR);
-    auto s = db_.exec(read_text(source / "config/demo/producer.sql"));
+    auto s = db_.exec("PRAGMA synchronous = OFF");
+    ASSERT_TRUE(s) << s.error().message;
+    s = db_.exec(read_text(source / "config/demo/producer.sql"));
     ASSERT_TRUE(s) << s.error().message;
     s = db_.exec(read_text(source / "config/outbox.sql"));  // the real layout: outbox beside the views
     ASSERT_TRUE(s) << s.error().message;
@@ -62,7 +64,8 @@ class MappingDemoTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  RenderedMessage render(const std::string& file, const std::string& entity, const std::string& name, json keys) {
+  RenderedMessage render(const std::string& file, const std::string& entity, const std::string& name,
+                         json keys) {
     Event e;
     e.id = 1;
     e.entity = entity;
@@ -82,7 +85,8 @@ class MappingDemoTest : public ::testing::Test {
 
 TEST_F(MappingDemoTest, AllTwelveLoad) {
   EXPECT_EQ(mappings_.size(), 12u);
-  EXPECT_EQ(mappings_.at("RESTDeviceIssued.xml")->data_source_ids(), (std::vector<std::string>{"Devices", "People"}));
+  EXPECT_EQ(mappings_.at("RESTDeviceIssued.xml")->data_source_ids(),
+            (std::vector<std::string>{"Devices", "People"}));
 }
 
 TEST_F(MappingDemoTest, DisableCard) {
@@ -113,7 +117,8 @@ TEST_F(MappingDemoTest, EnableCard) {
 }
 
 TEST_F(MappingDemoTest, DeviceCancelled) {
-  auto r = render("RESTDeviceCancelled.xml", "device", "REST Device Cancelled", {{"DeviceID", 4}, {"PersonID", 4}});
+  auto r = render("RESTDeviceCancelled.xml", "device", "REST Device Cancelled",
+                  {{"DeviceID", 4}, {"PersonID", 4}});
   EXPECT_EQ(r.verb, "POST");
   EXPECT_EQ(r.path, "/devices/916D5306-2184-4E9F-95AF-804DD62522EA/deviceCancelled");
   EXPECT_EQ(r.body, json::parse(R"({
@@ -147,7 +152,8 @@ TEST_F(MappingDemoTest, DeviceIssued) {
   EXPECT_EQ(r.body["device"]["hid"]["facilityCode"], "117");
 
   // A virtual smart card has no HID numbers and its owner no photo: left out.
-  auto vsc = render("RESTDeviceIssued.xml", "device", "REST Device Issued", {{"DeviceID", 3}, {"PersonID", 3}});
+  auto vsc =
+      render("RESTDeviceIssued.xml", "device", "REST Device Issued", {{"DeviceID", 3}, {"PersonID", 3}});
   EXPECT_FALSE(vsc.body["device"].contains("hid"));
   EXPECT_FALSE(vsc.body["person"].contains("photo"));
   EXPECT_EQ(vsc.body["person"]["name"]["first"], "Zoë");
@@ -223,7 +229,8 @@ TEST_F(MappingDemoTest, PersonDisabledEditedEnabled) {
 }
 
 TEST_F(MappingDemoTest, RequestAdded) {
-  auto r = render("RESTRequestAdded.xml", "request", "REST Request Added", {{"JobID", 1001}, {"PersonID", 3}});
+  auto r =
+      render("RESTRequestAdded.xml", "request", "REST Request Added", {{"JobID", 1001}, {"PersonID", 3}});
   EXPECT_EQ(r.verb, "POST");
   EXPECT_EQ(r.path, "/requests/4E403FDD-A073-4DB6-93D1-2E25E057EC96/requestAdded");
   EXPECT_EQ(r.body, json::parse(R"({
@@ -253,7 +260,8 @@ TEST_F(MappingDemoTest, UnknownSubjectCannotBeSent) {
   e.keys = {{"DeviceID", 99}};
   auto r = mappings_.at("DisableCard.xml")->render(RenderContext{e});
   ASSERT_FALSE(r);
-  EXPECT_THAT(r.error().message, ::testing::HasSubstr("DisableCard.xml:7: <Endpoint>: placeholder {Devices.ObjectID}"));
+  EXPECT_THAT(r.error().message,
+              ::testing::HasSubstr("DisableCard.xml:7: <Endpoint>: placeholder {Devices.ObjectID}"));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 constexpr const char* kSchema = R"sql(
+PRAGMA synchronous = OFF;
 CREATE TABLE people (
   PersonID INTEGER PRIMARY KEY, ObjectID TEXT, FirstName TEXT, LastName TEXT, Email TEXT,
   Active INTEGER, Flag TEXT, Score REAL, Photo BLOB, Cert TEXT, Born TEXT, Nickname TEXT);
@@ -80,15 +81,16 @@ class MappingFixture : public ::testing::Test {
 
   // A mapping with one data source and a body; endpoint fixed.
   static std::string with_source(const std::string& data_source, const std::string& body) {
-    return "<Notification>\n<DataSources>\n" + data_source + "\n</DataSources>\n<Endpoint URL=\"/x\"/>\n<Body>\n" +
-           body + "\n</Body>\n</Notification>\n";
+    return "<Notification>\n<DataSources>\n" + data_source +
+           "\n</DataSources>\n<Endpoint URL=\"/x\"/>\n<Body>\n" + body + "\n</Body>\n</Notification>\n";
   }
   static std::string with_body(const std::string& body) {
     return "<Notification>\n<Endpoint URL=\"/x\"/>\n<Body>\n" + body + "\n</Body>\n</Notification>\n";
   }
-  static std::string prop(const std::string& jpath, const std::string& source_attrs, const std::string& inner = "") {
-    return "<Property JPath=\"" + jpath + "\"><Source " + source_attrs + (inner.empty() ? "/>" : ">" + inner + "</Source>") +
-           "</Property>\n";
+  static std::string prop(const std::string& jpath, const std::string& source_attrs,
+                          const std::string& inner = "") {
+    return "<Property JPath=\"" + jpath + "\"><Source " + source_attrs +
+           (inner.empty() ? "/>" : ">" + inner + "</Source>") + "</Property>\n";
   }
 
   static Event event(json keys) {
@@ -122,9 +124,9 @@ class MappingWhereTest : public MappingFixture {
   // Serial of the cert row chosen by the where-clauses for device 10 (or the
   // given keys); "" when there is none.
   std::string serial(const std::string& wheres, json keys = json{{"DeviceID", 10}}) {
-    auto m = load_ok(with_source(
-        "<DataSource ID=\"Certs\" View=\"certs\" Lookup=\"DeviceID\">" + wheres + "</DataSource>",
-        prop("serial", "Retrieval=\"Certs\" Field=\"Serial\"")));
+    auto m = load_ok(
+        with_source("<DataSource ID=\"Certs\" View=\"certs\" Lookup=\"DeviceID\">" + wheres + "</DataSource>",
+                    prop("serial", "Retrieval=\"Certs\" Field=\"Serial\"")));
     if (!m) return "LOAD ERROR";
     json body = body_of(*m, event(std::move(keys)));
     return body.contains("serial") ? body["serial"].get<std::string>() : "";
@@ -217,9 +219,9 @@ TEST_F(MappingWhereTest, ValuesAreBoundNotSpliced) {
 TEST_F(MappingWhereTest, LookupKeyTypes) {
   EXPECT_EQ(serial("", json{{"DeviceID", "10"}}), "A1");  // text key against an INTEGER column
   EXPECT_EQ(serial("", json{{"DeviceID", 11}}), "B1");
-  EXPECT_EQ(serial("", json{{"DeviceID", 12}}), "");        // no row
-  EXPECT_EQ(serial("", json{{"PersonID", 10}}), "");        // event lacks the key
-  EXPECT_EQ(serial("", json{{"DeviceID", nullptr}}), "");   // null key
+  EXPECT_EQ(serial("", json{{"DeviceID", 12}}), "");       // no row
+  EXPECT_EQ(serial("", json{{"PersonID", 10}}), "");       // event lacks the key
+  EXPECT_EQ(serial("", json{{"DeviceID", nullptr}}), "");  // null key
   EXPECT_EQ(serial("", json{{"DeviceID", json::array()}}), "");
 }
 
@@ -250,7 +252,8 @@ TEST_F(MappingWhereTest, LoadErrors) {
   const Case cases[] = {
       {R"(<Where FieldName="Container" />)", "needs a FieldValue"},
       {R"(<Where FieldValue="x" />)", "FieldName is required"},
-      {R"(<Where FieldName="Container; --" FieldValue="x" />)", "FieldName \"Container; --\" is not a valid SQL"},
+      {R"(<Where FieldName="Container; --" FieldValue="x" />)",
+       "FieldName \"Container; --\" is not a valid SQL"},
       {R"(<Where FieldName="Container" FieldValue="x" Operation="~" />)", "unknown Operation \"~\""},
       {R"(<Where FieldName="Container" FieldValue="x" Operation="isnull" />)", "takes no FieldValue"},
       {R"(<Where FieldName="Container" Operation="IN" />)", "IN needs at least one FieldValue"},
@@ -264,12 +267,13 @@ TEST_F(MappingWhereTest, LoadErrors) {
        "given more than once"},
       {R"(<Where FieldName="Container" FieldValue="x" Op="=" />)", "unknown attribute Op"},
       {R"(<Where FieldName="Container" FieldValue="x"><Value>y</Value></Where>)", "<Value>: unknown element"},
-      {R"(<Where FieldName="NoSuchColumn" FieldValue="x" />)", "no such column: NoSuchColumn"},
+      {R"(<Where FieldName="NoSuchColumn" FieldValue="x" />)",
+       "view certs has no column \"NoSuchColumn\" (<Where>)"},
+      {R"(<Where FieldName="nosuchcolumn" Operation="isnull" />)", "has no column \"nosuchcolumn\""},
   };
   for (const auto& c : cases) {
-    auto m = load(with_source("<DataSource ID=\"Certs\" View=\"certs\" Lookup=\"DeviceID\">\n" + c.where +
-                                  "\n</DataSource>",
-                              ""));
+    auto m = load(with_source(
+        "<DataSource ID=\"Certs\" View=\"certs\" Lookup=\"DeviceID\">\n" + c.where + "\n</DataSource>", ""));
     ASSERT_FALSE(m) << c.where;
     EXPECT_THAT(m.error().message, HasSubstr(c.message)) << c.where;
     EXPECT_THAT(m.error().message, HasSubstr(path() + ":")) << c.where;
@@ -279,7 +283,8 @@ TEST_F(MappingWhereTest, LoadErrors) {
 TEST_F(MappingWhereTest, IdentifiersAreRefused) {
   auto m = load(with_source(R"(<DataSource ID="P" View="x; DROP TABLE y" Lookup="PersonID" />)", ""));
   ASSERT_FALSE(m);
-  EXPECT_THAT(m.error().message, HasSubstr(path() + ":3: <DataSource>: View \"x; DROP TABLE y\" is not a valid SQL"));
+  EXPECT_THAT(m.error().message,
+              HasSubstr(path() + ":3: <DataSource>: View \"x; DROP TABLE y\" is not a valid SQL"));
 
   m = load(with_source(R"(<DataSource ID="P" View="people" Lookup="Person ID" />)", ""));
   ASSERT_FALSE(m);
@@ -302,7 +307,7 @@ TEST_F(MappingWhereTest, MissingViewOrColumnFailsAtLoad) {
 
   m = load(with_source(R"(<DataSource ID="P" View="people" Lookup="DeviceID" />)", ""));
   ASSERT_FALSE(m);
-  EXPECT_THAT(m.error().message, HasSubstr("no such column: DeviceID"));
+  EXPECT_THAT(m.error().message, HasSubstr("view people has no column \"DeviceID\" (FieldName)"));
 
   m = load(with_source(R"(<DataSource ID="P" View="people" Lookup="PersonID" />)",
                        prop("x", R"(Retrieval="P" Field="Frist")")));
@@ -329,10 +334,11 @@ TEST_F(MappingWhereTest, DataSourceDeclarationErrors) {
 }
 
 TEST_F(MappingWhereTest, NoProducerDatabase) {
-  auto m = Mapping::load(write("m.xml", with_source(R"(<DataSource ID="P" View="people" Lookup="PersonID" />)", "")),
-                         nullptr);
+  auto m = Mapping::load(
+      write("m.xml", with_source(R"(<DataSource ID="P" View="people" Lookup="PersonID" />)", "")), nullptr);
   ASSERT_FALSE(m);
-  EXPECT_THAT(m.error().message, HasSubstr(path() + ":2: <DataSources>: this mapping reads the producer database"));
+  EXPECT_THAT(m.error().message,
+              HasSubstr(path() + ":2: <DataSources>: this mapping reads the producer database"));
 
   // Without data sources no database is needed.
   auto ok = Mapping::load(write("n.xml", with_body(prop("a", R"(Default="1")"))), nullptr);
@@ -346,11 +352,13 @@ TEST_F(MappingWhereTest, NoProducerDatabase) {
 
 class MappingEndpointTest : public MappingFixture {
  protected:
-  Result<RenderedMessage> render_endpoint(const std::string& endpoint, json keys, const json* extra = nullptr) {
-    auto m = load("<Notification>\n<DataSources>\n"
-                  "<DataSource ID=\"People\" View=\"people\" Lookup=\"PersonID\" />\n"
-                  "</DataSources>\n" +
-                  endpoint + "\n</Notification>\n");
+  Result<RenderedMessage> render_endpoint(const std::string& endpoint, json keys,
+                                          const json* extra = nullptr) {
+    auto m = load(
+        "<Notification>\n<DataSources>\n"
+        "<DataSource ID=\"People\" View=\"people\" Lookup=\"PersonID\" />\n"
+        "</DataSources>\n" +
+        endpoint + "\n</Notification>\n");
     if (!m) return m.error();
     Event e = event(std::move(keys));
     return (*m)->render(RenderContext{e, extra});
@@ -376,8 +384,9 @@ TEST_F(MappingEndpointTest, StripsGuidBraces) {
 
 TEST_F(MappingEndpointTest, EventAndRulePlaceholders) {
   json extra = {{"Rule", {{"topic", "a b/c"}, {"level", 3}}}};
-  auto r = render_endpoint(R"(<Endpoint Verb="put" URL="/e/{Event.id}/{Event.PersonID}/{Rule.topic}/{Rule.level}" />)",
-                           {{"PersonID", "p?1"}}, &extra);
+  auto r = render_endpoint(
+      R"(<Endpoint Verb="put" URL="/e/{Event.id}/{Event.PersonID}/{Rule.topic}/{Rule.level}" />)",
+      {{"PersonID", "p?1"}}, &extra);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->verb, "PUT");
   EXPECT_EQ(r->path, "/e/42/p%3F1/a%20b%2Fc/3");
@@ -394,9 +403,11 @@ TEST_F(MappingEndpointTest, VerbsAreCaseInsensitive) {
 }
 
 TEST_F(MappingEndpointTest, MissingValueIsARenderError) {
-  auto r = render_endpoint(R"(<Endpoint URL="/people/{People.Email}/x" />)", {{"PersonID", 2}});  // NULL email
+  auto r =
+      render_endpoint(R"(<Endpoint URL="/people/{People.Email}/x" />)", {{"PersonID", 2}});  // NULL email
   ASSERT_FALSE(r);
-  EXPECT_THAT(r.error().message, HasSubstr(path() + ":5: <Endpoint>: placeholder {People.Email} has no value"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr(path() + ":5: <Endpoint>: placeholder {People.Email} has no value"));
 
   r = render_endpoint(R"(<Endpoint URL="/people/{People.ObjectID}/x" />)", {{"DeviceID", 1}});  // no key
   ASSERT_FALSE(r);
@@ -417,7 +428,8 @@ TEST_F(MappingEndpointTest, LoadErrors) {
       {R"(<Endpoint URL="/x/{People.ObjectID" />)", "unmatched '{'"},
       {R"(<Endpoint URL="/x/People.ObjectID}" />)", "unmatched '}'"},
       {R"(<Endpoint URL="/x/{ObjectID}" />)", "must have the form {Source.Field}"},
-      {R"(<Endpoint URL="/x/{Devices.ObjectID}" />)", "placeholder {Devices.ObjectID}: unknown Retrieval \"Devices\""},
+      {R"(<Endpoint URL="/x/{Devices.ObjectID}" />)",
+       "placeholder {Devices.ObjectID}: unknown Retrieval \"Devices\""},
       {R"(<Endpoint URL="/x/{People.Nope}" />)", "has no column \"Nope\""},
       {R"(<Endpoint URL="/x/{Event.id.x}" />)", "Event.id has no sub-fields"},
       {R"(<Endpoint Verb="POST" />)", "URL is required"},
@@ -436,7 +448,8 @@ TEST_F(MappingEndpointTest, LoadErrors) {
 
 class MappingBodyTest : public MappingFixture {
  protected:
-  std::shared_ptr<Mapping> people_mapping(const std::string& body, const std::vector<std::string>& extra = {}) {
+  std::shared_ptr<Mapping> people_mapping(const std::string& body,
+                                          const std::vector<std::string>& extra = {}) {
     return load_ok(with_source(R"(<DataSource ID="P" View="people" Lookup="PersonID" />)", body), extra);
   }
   Result<RenderedMessage> render_person(Mapping& m, int person) {
@@ -461,12 +474,11 @@ TEST_F(MappingBodyTest, NestedAndArrayJPaths) {
 }
 
 TEST_F(MappingBodyTest, ColumnTypes) {
-  auto m = people_mapping(prop("id", R"(Retrieval="P" Field="PersonID")") +
-                          prop("active", R"(Retrieval="P" Field="Active")") +
-                          prop("score", R"(Retrieval="P" Field="Score")") +
-                          prop("email", R"(Retrieval="P" Field="email")") +  // column names are case-insensitive
-                          prop("photo", R"(Retrieval="P" Field="Photo")") +
-                          prop("nick", R"(Retrieval="P" Field="Nickname")"));
+  auto m = people_mapping(
+      prop("id", R"(Retrieval="P" Field="PersonID")") + prop("active", R"(Retrieval="P" Field="Active")") +
+      prop("score", R"(Retrieval="P" Field="Score")") +
+      prop("email", R"(Retrieval="P" Field="email")") +  // column names are case-insensitive
+      prop("photo", R"(Retrieval="P" Field="Photo")") + prop("nick", R"(Retrieval="P" Field="Nickname")"));
   ASSERT_TRUE(m);
   EXPECT_EQ(body_of(*m, event({{"PersonID", 1}})), json::parse(R"({
     "id": 1, "active": 1, "score": 2.5, "email": "ada@example.com", "photo": "iVBORw=="
@@ -492,9 +504,10 @@ TEST_F(MappingBodyTest, DefaultsAndOmission) {
 }
 
 TEST_F(MappingBodyTest, BooleanEncoding) {
-  auto m = people_mapping(prop("active", R"(Retrieval="P" Field="Active" EncodingFormat="Boolean")") +
-                          prop("flag", R"(Retrieval="P" Field="Flag" EncodingFormat="boolean")") +
-                          prop("fallback", R"(Retrieval="P" Field="Nickname" EncodingFormat="Boolean" Default="no")"));
+  auto m = people_mapping(
+      prop("active", R"(Retrieval="P" Field="Active" EncodingFormat="Boolean")") +
+      prop("flag", R"(Retrieval="P" Field="Flag" EncodingFormat="boolean")") +
+      prop("fallback", R"(Retrieval="P" Field="Nickname" EncodingFormat="Boolean" Default="no")"));
   ASSERT_TRUE(m);
   auto r = render_person(*m, 1);
   ASSERT_TRUE(r) << r.error().message;
@@ -503,7 +516,8 @@ TEST_F(MappingBodyTest, BooleanEncoding) {
 
   r = render_person(*m, 2);  // Flag is "maybe"
   ASSERT_FALSE(r);
-  EXPECT_THAT(r.error().message, HasSubstr(path() + ":8: <Property JPath=\"flag\">: value \"maybe\" is not a Boolean"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr(path() + ":8: <Property JPath=\"flag\">: value \"maybe\" is not a Boolean"));
 }
 
 TEST_F(MappingBodyTest, DateEncoding) {
@@ -525,7 +539,8 @@ TEST_F(MappingBodyTest, ImageEncoding) {
                           prop("text", R"(Retrieval="P" Field="FirstName" DataType="Image")"));
   ASSERT_TRUE(m);
   EXPECT_EQ(body_of(*m, event({{"PersonID", 1}})), json::parse(R"({"photo": "iVBORw==", "text": "QWRh"})"));
-  EXPECT_EQ(body_of(*m, event({{"PersonID", 2}})), json::parse(R"({"text": "Q2hsb8Or"})"));  // NULL photo: omitted
+  EXPECT_EQ(body_of(*m, event({{"PersonID", 2}})),
+            json::parse(R"({"text": "Q2hsb8Or"})"));  // NULL photo: omitted
 }
 
 TEST_F(MappingBodyTest, HexedB64Certificate) {
@@ -549,12 +564,14 @@ TEST_F(MappingBodyTest, SubstringProcessor) {
   auto m = people_mapping(
       prop("from2", R"(Retrieval="P" Field="FirstName")", R"(<Processor Type="substring" P1="2" />)") +
       prop("mid", R"(Retrieval="P" Field="Email")", R"(<Processor Type="substring" P1="4" P2="7" />)") +
-      prop("beyond", R"(Retrieval="P" Field="FirstName")", R"(<Processor Type="substring" P1="50" P2="2" />)") +
+      prop("beyond", R"(Retrieval="P" Field="FirstName")",
+           R"(<Processor Type="substring" P1="50" P2="2" />)") +
       prop("long", R"(Retrieval="P" Field="LastName")", R"(<Processor Type="Substring" P1="3" P2="100" />)") +
       prop("chain", R"(Retrieval="P" Field="Email")",
            R"(<Processor Type="substring" P1="4" /><Processor Type="substring" P1="0" P2="3" />)") +
       prop("number", R"(Retrieval="P" Field="Score")", R"(<Processor Type="substring" P1="0" P2="1" />)") +
-      prop("guid", R"(Retrieval="P" Field="ObjectID" DataType="Guid")", R"(<Processor Type="substring" P1="0" P2="8" />)"));
+      prop("guid", R"(Retrieval="P" Field="ObjectID" DataType="Guid")",
+           R"(<Processor Type="substring" P1="0" P2="8" />)"));
   ASSERT_TRUE(m);
   EXPECT_EQ(body_of(*m, event({{"PersonID", 1}})), json::parse(R"({
     "from2": "a", "mid": "example", "beyond": "", "long": "on", "chain": "exa", "number": "2",
@@ -567,22 +584,25 @@ TEST_F(MappingBodyTest, SubstringProcessor) {
 }
 
 TEST_F(MappingBodyTest, EventSource) {
-  auto m = people_mapping(
-      prop("id", R"(Retrieval="Event" Field="id")") + prop("entity", R"(Retrieval="Event" Field="entity")") +
-      prop("action", R"(Retrieval="Event" Field="action")") + prop("name", R"(Retrieval="Event" Field="name")") +
-      prop("at", R"(Retrieval="Event" Field="occurred_at")") +
-      prop("person", R"(Retrieval="Event" Field="PersonID")") +
-      prop("viaKeys", R"(Retrieval="Event" Field="keys.PersonID")") +
-      prop("first", R"(Retrieval="Event" Field="new.firstName")") +
-      prop("oldBadge", R"(Retrieval="Event" Field="old.eav.badge")") +
-      prop("count", R"(Retrieval="Event" Field="new.count")") +
-      prop("flag", R"(Retrieval="Event" Field="new.flag")") +
-      prop("nothing", R"(Retrieval="Event" Field="new.missing")") +
-      prop("nulled", R"(Retrieval="Event" Field="new.gone" Default="was null")") +
-      prop("arr", R"(Retrieval="Event" Field="new.list.1")") + prop("obj", R"(Retrieval="Event" Field="old.eav")"));
+  auto m = people_mapping(prop("id", R"(Retrieval="Event" Field="id")") +
+                          prop("entity", R"(Retrieval="Event" Field="entity")") +
+                          prop("action", R"(Retrieval="Event" Field="action")") +
+                          prop("name", R"(Retrieval="Event" Field="name")") +
+                          prop("at", R"(Retrieval="Event" Field="occurred_at")") +
+                          prop("person", R"(Retrieval="Event" Field="PersonID")") +
+                          prop("viaKeys", R"(Retrieval="Event" Field="keys.PersonID")") +
+                          prop("first", R"(Retrieval="Event" Field="new.firstName")") +
+                          prop("oldBadge", R"(Retrieval="Event" Field="old.eav.badge")") +
+                          prop("count", R"(Retrieval="Event" Field="new.count")") +
+                          prop("flag", R"(Retrieval="Event" Field="new.flag")") +
+                          prop("nothing", R"(Retrieval="Event" Field="new.missing")") +
+                          prop("nulled", R"(Retrieval="Event" Field="new.gone" Default="was null")") +
+                          prop("arr", R"(Retrieval="Event" Field="new.list.1")") +
+                          prop("obj", R"(Retrieval="Event" Field="old.eav")"));
   ASSERT_TRUE(m);
   Event e = event({{"PersonID", 7}});
-  e.new_values = json::parse(R"({"firstName": "Ada", "count": 3, "flag": false, "gone": null, "list": ["a", "b"]})");
+  e.new_values =
+      json::parse(R"({"firstName": "Ada", "count": 3, "flag": false, "gone": null, "list": ["a", "b"]})");
   e.old_values = json::parse(R"({"eav": {"badge": "B-1"}})");
   EXPECT_EQ(body_of(*m, e), json::parse(R"({
     "id": 42, "entity": "identity", "action": "UPDATE", "name": "REST Person Edited",
@@ -599,14 +619,15 @@ TEST_F(MappingBodyTest, EventSource) {
 
 TEST_F(MappingBodyTest, RuleAndExtraSources) {
   auto m = people_mapping(prop("rule.old", R"(Retrieval="Rule" Field="old")") +
-                          prop("rule.level", R"(Retrieval="Rule" Field="level")") +
-                          prop("rule.deep", R"(Retrieval="Rule" Field="meta.origin")") +
-                          prop("rule.missing", R"(Retrieval="Rule" Field="nope" Default="-")") +
-                          prop("ctx", R"(Retrieval="Context" Field="site")"),
+                              prop("rule.level", R"(Retrieval="Rule" Field="level")") +
+                              prop("rule.deep", R"(Retrieval="Rule" Field="meta.origin")") +
+                              prop("rule.missing", R"(Retrieval="Rule" Field="nope" Default="-")") +
+                              prop("ctx", R"(Retrieval="Context" Field="site")"),
                           {"Context"});
   ASSERT_TRUE(m);
-  json extra = {{"Rule", {{"attribute", "Email"}, {"old", "a@x"}, {"level", 2}, {"meta", {{"origin", "hr"}}}}},
-                {"Context", {{"site", "north"}}}};
+  json extra = {
+      {"Rule", {{"attribute", "Email"}, {"old", "a@x"}, {"level", 2}, {"meta", {{"origin", "hr"}}}}},
+      {"Context", {{"site", "north"}}}};
   Event e = event({{"PersonID", 1}});
   EXPECT_EQ(body_of(*m, e, &extra), json::parse(R"({
     "rule": {"old": "a@x", "level": 2, "deep": "hr", "missing": "-"}, "ctx": "north"})"));
@@ -632,7 +653,8 @@ TEST_F(MappingBodyTest, SourceLoadErrors) {
       {prop("a", R"(Field="Active")"), "Field needs a Retrieval"},
       {prop("a", ""), "needs Retrieval and Field, or a Default"},
       {prop("a", R"(Retrieval="P" Field="Active" Fromat="x")"), "unknown attribute Fromat"},
-      {prop("a", R"(Default="maybe" EncodingFormat="Boolean")"), "Default \"maybe\": value \"maybe\" is not a Boolean"},
+      {prop("a", R"(Default="maybe" EncodingFormat="Boolean")"),
+       "Default \"maybe\": value \"maybe\" is not a Boolean"},
       {prop("a", R"(Default="soon" EncodingFormat="Date")"), "Default \"soon\""},
       {prop("a", R"(Retrieval="Event" Field="new..x")"), "has an empty segment"},
       {prop("a", R"(Retrieval="P" Field="FirstName")", R"(<Processor Type="substring" P1="-1" />)"),
@@ -650,7 +672,8 @@ TEST_F(MappingBodyTest, SourceLoadErrors) {
       {"<Property JPath=\"a\"/>", "needs a <Source>"},
       {"<Property><Source Default=\"1\"/></Property>", "JPath is required"},
       {"<Property JPath=\"a..b\"><Source Default=\"1\"/></Property>", "empty name"},
-      {"<Property JPath=\"a\"><Source Default=\"1\"/><Source Default=\"2\"/></Property>", "exactly one <Source>"},
+      {"<Property JPath=\"a\"><Source Default=\"1\"/><Source Default=\"2\"/></Property>",
+       "exactly one <Source>"},
       {prop("a.b", R"(Default="1")") + prop("a.b", R"(Default="2")"), "used twice"},
       {prop("a", R"(Default="1")") + prop("a.b", R"(Default="2")"), "inside the value of a"},
       {"<Item JPath=\"a\"/>", "<Item>: unknown element (expected <Property>)"},
@@ -677,16 +700,19 @@ TEST_F(MappingLoadTest, RootElement) {
 
   m = load("<?xml version=\"1.0\"?>\n<Notifications>\n<Endpoint URL=\"/x\"/>\n</Notifications>\n");
   ASSERT_FALSE(m);
-  EXPECT_THAT(m.error().message, HasSubstr(path() + ":2: <Notifications>: the root element must be <Notification>"));
+  EXPECT_THAT(m.error().message,
+              HasSubstr(path() + ":2: <Notifications>: the root element must be <Notification>"));
 
   m = load("<Notification>\n<Endpoint URL=\"/x\"/>\n</Notification>\n\n<Notification>\n</Notification>\n");
   ASSERT_FALSE(m);
-  EXPECT_THAT(m.error().message, HasSubstr(path() + ":5: <Notification>: a mapping file has exactly one root"));
+  EXPECT_THAT(m.error().message,
+              HasSubstr(path() + ":5: <Notification>: a mapping file has exactly one root"));
 }
 
 TEST_F(MappingLoadTest, MalformedXmlNamesTheLine) {
-  auto m = load("<Notification>\n  <Endpoint URL=\"/x\"/>\n  <Body>\n    <Property JPath=\"a\">\n  </Body>\n"
-                "</Notification>\n");
+  auto m = load(
+      "<Notification>\n  <Endpoint URL=\"/x\"/>\n  <Body>\n    <Property JPath=\"a\">\n  </Body>\n"
+      "</Notification>\n");
   ASSERT_FALSE(m);
   EXPECT_THAT(m.error().message, HasSubstr(path() + ":5: XML error: "));
 
@@ -705,12 +731,14 @@ TEST_F(MappingLoadTest, StructureErrors) {
       {"<Notification>\n<Body/>\n</Notification>", ":1: <Notification>: missing <Endpoint>"},
       {"<Notification>\n<Endpoint URL=\"/x\"/>\n<Endpoint URL=\"/y\"/>\n</Notification>",
        ":3: <Endpoint>: appears more than once"},
-      {"<Notification>\n<Endpoint URL=\"/x\"/>\n<Headers/>\n</Notification>", ":3: <Headers>: unknown element"},
+      {"<Notification>\n<Endpoint URL=\"/x\"/>\n<Headers/>\n</Notification>",
+       ":3: <Headers>: unknown element"},
       {"<Notification Version=\"2\">\n<Endpoint URL=\"/x\"/>\n</Notification>",
        ":1: <Notification>: unknown attribute Version"},
       {"<Notification>\n<Endpoint URL=\"/x\"/>\n<DataSources>\n<Source/>\n</DataSources>\n</Notification>",
        ":4: <Source>: unknown element (expected <DataSource>)"},
-      {"<Notification>\n<Endpoint URL=\"/x\" Verb=\"FETCH\"/>\n</Notification>", ":2: <Endpoint>: unknown Verb"},
+      {"<Notification>\n<Endpoint URL=\"/x\" Verb=\"FETCH\"/>\n</Notification>",
+       ":2: <Endpoint>: unknown Verb"},
   };
   for (const auto& c : cases) {
     auto m = load(c.xml);

@@ -55,7 +55,8 @@ TEST(MappingValueEncodingTest, Utf8ValidationAndSubstring) {
 }
 
 TEST(MappingValueEncodingTest, GuidBraces) {
-  EXPECT_EQ(strip_guid_braces("{79036D80-8322-404F-B146-F37AF6B016B4}"), "79036D80-8322-404F-B146-F37AF6B016B4");
+  EXPECT_EQ(strip_guid_braces("{79036D80-8322-404F-B146-F37AF6B016B4}"),
+            "79036D80-8322-404F-B146-F37AF6B016B4");
   EXPECT_EQ(strip_guid_braces("79036D80"), "79036D80");
   EXPECT_EQ(strip_guid_braces("{abc"), "{abc");
   EXPECT_EQ(strip_guid_braces("{}"), "");
@@ -105,9 +106,10 @@ TEST(MappingValueEncodingTest, DateNumbers) {
 }
 
 TEST(MappingValueEncodingTest, DateRejectsNonDates) {
-  for (const char* bad : {"", "tomorrow", "2024-02-30", "2024-13-01", "2023-02-29", "2024-02-12 24:00",
-                          "2024-02-12 10:60", "2024-02-12 10:00:60", "2024-2-12", "2024-02-12Z",
-                          "2024-02-12 10:00:00.", "2024-02-12 10:00 +1:00", "2024-02-12 10:00 UTC", "12:30"}) {
+  for (const char* bad :
+       {"", "tomorrow", "2024-02-30", "2024-13-01", "2023-02-29", "2024-02-12 24:00", "2024-02-12 10:60",
+        "2024-02-12 10:00:60", "2024-2-12", "2024-02-12Z", "2024-02-12 10:00:00.", "2024-02-12 10:00 +1:00",
+        "2024-02-12 10:00 UTC", "12:30"}) {
     EXPECT_THAT(iso(text(bad)), HasSubstr("ERROR")) << bad;
   }
   EXPECT_THAT(iso(Value::of_json(true)), HasSubstr("ERROR"));
@@ -203,7 +205,8 @@ TEST(MappingJPathTest, ParseAndSet) {
 }
 
 TEST(MappingJPathTest, RejectsMalformedPaths) {
-  for (const char* bad : {"", ".a", "a.", "a..b", "[0]", "a[", "a[]", "a[x]", "a[-1]", "a[1]b", "a]", "a[99999]"}) {
+  for (const char* bad :
+       {"", ".a", "a.", "a..b", "[0]", "a[", "a[]", "a[x]", "a[-1]", "a[1]b", "a]", "a[99999]"}) {
     EXPECT_FALSE(parse_jpath(bad)) << bad;
   }
 }
@@ -215,7 +218,8 @@ TEST(MappingJPathTest, ReserveDetectsCollisions) {
   EXPECT_TRUE(jpath_reserve(skeleton, *parse_jpath("list[0]")));
   EXPECT_TRUE(jpath_reserve(skeleton, *parse_jpath("list[2]")));
   EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("a.b")).error().message, HasSubstr("used twice"));
-  EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("a.b.x")).error().message, HasSubstr("inside the value of a.b"));
+  EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("a.b.x")).error().message,
+              HasSubstr("inside the value of a.b"));
   EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("a")).error().message, HasSubstr("replace"));
   EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("a[0]")).error().message, HasSubstr("array index"));
   EXPECT_THAT(jpath_reserve(skeleton, *parse_jpath("list.x")).error().message, HasSubstr("object key"));
