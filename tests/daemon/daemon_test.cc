@@ -94,6 +94,20 @@ TEST_F(DaemonTest, EmittedEventBecomesTheMappedRequestAndEndsDelivered) {
   EXPECT_EQ(attempts[0].http_status, 200);
 }
 
+TEST_F(DaemonTest, NewRowIsNoticedThroughFileEventsNotPolling) {
+  tools::ThreadedHttpSink sink;
+  test::Scenario s = scenario(sink.url());
+  s.poll_interval = "1d";  // only a file-change notification can wake the loop in time
+  config_ = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  io.run_for(200ms);  // idle: the initial ingest found nothing
+  EXPECT_EQ(sink.request_count(), 0u);
+  emit_person("p-inotify");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.request_count(), 1u);
+}
+
 TEST_F(DaemonTest, ServiceUnavailableThenOkIsDeliveredOnTheSecondAttempt) {
   tools::SinkOptions opts;
   opts.statuses = {503};

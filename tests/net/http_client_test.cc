@@ -3,10 +3,13 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <cctype>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -243,6 +246,16 @@ TEST_F(HttpClientTest, LargeRequestBodyArrivesIntact) {
   EXPECT_EQ(response.status, 200) << response.error;
   ASSERT_EQ(sink.request_count(), 1u);
   EXPECT_EQ(sink.requests()[0].body, r.body);
+}
+
+TEST_F(HttpClientTest, ResolvesHostNames) {
+  // Name resolution runs on curl's resolver thread and reports back through a socket we must watch.
+  ThreadedHttpSink sink;
+  HttpRequest r;
+  r.url = "http://localhost:" + std::to_string(sink.port()) + "/named";
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  EXPECT_EQ(sink.request_count(), 1u);
 }
 
 TEST_F(HttpClientTest, ConnectionRefusedIsTransportError) {

@@ -15,6 +15,7 @@ struct Scenario {
   std::string sink_url;  // e.g. "http://127.0.0.1:PORT"
   std::vector<std::string> retry_schedule = {"1s", "2s"};
   std::string plugin_dir = HERALD_TEST_PLUGIN_DIR;
+  std::string poll_interval = "500ms";  // fallback check of the outbox
   std::string extra_toml;  // appended verbatim
 };
 
