@@ -8,7 +8,14 @@
 namespace herald {
 
 struct Error {
+  Error(std::string msg = {}, bool is_transient = false)  // NOLINT(google-explicit-constructor)
+      : message(std::move(msg)), transient(is_transient) {}
+  // A failure that may clear by itself (a locked or unreachable database):
+  // the caller retries later instead of giving up.
+  static Error temporary(std::string msg) { return Error(std::move(msg), true); }
+
   std::string message;
+  bool transient = false;
 };
 
 template <typename T>
@@ -38,14 +45,14 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : error_(std::move(error.message)), failed_(true) {}  // NOLINT
+  Status(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  Error error() const { return Error{error_}; }
+  const Error& error() const { return error_; }
 
  private:
-  std::string error_;
+  Error error_;
   bool failed_ = false;
 };
 
