@@ -180,4 +180,75 @@ INSERT INTO requests (RequestID, ObjectID, JobType, Status, PersonID, DeviceID, 
    '2025-03-04 09:15:27'),
   (1002, '{14B260F4-933D-4460-8FCC-54D0123DC364}', 'IssueCard', 'Completed', 1, 1, 1, '2024-02-10 16:48:03');
 
+-- Contracts, roles and the recipient views (docs/rules.md). A person's
+-- managers are the union of people.ManagerID (the organisational structure)
+-- and the managers of the person's contracts valid today; deleted people are
+-- nobody's manager and no role's member.
+CREATE TABLE contracts (
+  ContractID INTEGER PRIMARY KEY,
+  PersonID   INTEGER NOT NULL REFERENCES people (PersonID),
+  ManagerID  INTEGER NULL REFERENCES people (PersonID),
+  Position   TEXT NULL,
+  ValidFrom  TEXT NULL,                            -- SQLite date text; NULL: since ever
+  ValidTill  TEXT NULL                             -- inclusive; NULL: open-ended
+);
+
+CREATE TABLE roles (
+  RoleID INTEGER PRIMARY KEY,
+  Name   TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE role_members (
+  RoleID   INTEGER NOT NULL REFERENCES roles (RoleID),
+  PersonID INTEGER NOT NULL REFERENCES people (PersonID),
+  PRIMARY KEY (RoleID, PersonID)
+);
+
+-- One row per (person, manager): PersonID is the subordinate, the other
+-- columns describe the manager.
+CREATE VIEW vManagers AS
+SELECT s.PersonID,
+       m.PersonID AS ManagerID,
+       m.Email AS ManagerEmail,
+       m.FirstName || ' ' || m.Surname AS ManagerName
+  FROM (SELECT PersonID, ManagerID FROM people WHERE ManagerID IS NOT NULL
+        UNION
+        SELECT PersonID, ManagerID FROM contracts
+         WHERE ManagerID IS NOT NULL
+           AND (ValidFrom IS NULL OR ValidFrom <= date('now'))
+           AND (ValidTill IS NULL OR ValidTill >= date('now'))) s
+  JOIN people m ON m.PersonID = s.ManagerID
+ WHERE m.Deleted = 0;
+
+CREATE VIEW vRoleMembers AS
+SELECT r.RoleID,
+       r.Name AS RoleName,
+       p.PersonID,
+       p.Email,
+       p.FirstName || ' ' || p.Surname AS FullName
+  FROM role_members rm
+  JOIN roles r ON r.RoleID = rm.RoleID
+  JOIN people p ON p.PersonID = rm.PersonID
+ WHERE p.Deleted = 0;
+
+-- Zoë reports to Owen (people.ManagerID) and, on her project contract, to
+-- Hana; Rafael's second contract has ended; Owen's contract names Teresa,
+-- who is deleted.
+INSERT INTO contracts (ContractID, PersonID, ManagerID, Position, ValidFrom, ValidTill) VALUES
+  (1, 3, 1, 'Access project', '2025-01-01', NULL),
+  (2, 4, 1, 'Analyst', '2024-05-13', NULL),
+  (3, 4, 3, 'Intern mentor', '2020-01-01', '2021-12-31'),
+  (4, 2, 5, 'Shift lead', '2022-01-01', NULL);
+
+INSERT INTO roles (RoleID, Name) VALUES
+  (1, 'Administrators'),
+  (2, 'Security'),
+  (3, 'Auditors');
+
+INSERT INTO role_members (RoleID, PersonID) VALUES
+  (1, 1),
+  (2, 1),
+  (2, 4),
+  (2, 5);
+
 COMMIT;

@@ -17,7 +17,7 @@ int64_t now_ms() {
       .count();
 }
 
-Daemon::Daemon(boost::asio::io_context& io, std::unique_ptr<Runtime> runtime, state::StateStore store,
+Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, state::StateStore store,
                DaemonOptions options)
     : io_(io),
       runtime_(std::move(runtime)),
@@ -28,7 +28,15 @@ Daemon::Daemon(boost::asio::io_context& io, std::unique_ptr<Runtime> runtime, st
                [this] { schedule_ingest(); }),
       dispatch_timer_(io),
       retry_ingest_timer_(io),
-      stop_timer_(io) {}
+      stop_timer_(io),
+      reload_timer_(io),
+      config_watcher_(io, [this] {
+        // Editors write in several steps: wait for the burst to settle.
+        reload_timer_.expires_after(300ms);
+        reload_timer_.async_wait([this](boost::system::error_code ec) {
+          if (!ec) (void)reload();
+        });
+      }) {}
 
 Daemon::~Daemon() {
   stopping_ = true;
@@ -36,6 +44,45 @@ Daemon::~Daemon() {
   dispatch_timer_.cancel();
   retry_ingest_timer_.cancel();
   stop_timer_.cancel();
+  reload_timer_.cancel();
+  config_watcher_.stop();
+}
+
+Status Daemon::reload() {
+  const std::string path = runtime_->config().path;
+  auto fresh = Runtime::load(path);
+  if (!fresh) {
+    spdlog::error("reload refused, the running configuration stays: {}", fresh.error().message);
+    return fresh.error();
+  }
+  std::shared_ptr<Runtime> next = std::move(fresh.value());
+  // Herald's own files and the producer's database are tied to the cursor
+  // and the open connections: changing them needs a restart.
+  if (next->config().state_db != runtime_->config().state_db ||
+      next->config().outbox_db != runtime_->config().outbox_db) {
+    std::string msg = "reload refused: [daemon] state_db and [outbox] database cannot change while heraldd runs; "
+                      "restart instead";
+    spdlog::error("{}", msg);
+    return Error{msg};
+  }
+  for (const auto& w : next->config().warnings) spdlog::warn("{}", w);
+  runtime_ = std::move(next);
+  ++reloads_;
+  if (config_watched_) watch_configuration();
+  spdlog::info("configuration reloaded from {}: {} endpoint(s), {} notification(s)", path,
+               runtime_->config().endpoints.size(), runtime_->config().notifications.size());
+  schedule_ingest();
+  schedule_dispatch();
+  return {};
+}
+
+void Daemon::watch_configuration() {
+  config_watched_ = true;
+  std::vector<std::string> files = {runtime_->config().path};
+  for (const auto& n : runtime_->config().notifications) {
+    if (!n.mapping.empty()) files.push_back(n.mapping);
+  }
+  if (!config_watcher_.watch(files)) spdlog::warn("cannot watch the configuration files; reload with SIGHUP");
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, const std::string& config_path,
@@ -217,8 +264,12 @@ void Daemon::start_attempt(state::NotificationRow row) {
     const auto* ncfg = runtime_->config().find_notification(row.notification);
     mapping::Mapping* mapping = ncfg ? runtime_->mapping_for(row.notification) : nullptr;
     auto r = delivery::render(*endpoint, mapping, *event.value());
-    if (!r)
-      return finish(row, started, HERALD_OUTCOME_FAILED, std::nullopt, "render: " + r.error().message, "");
+    if (!r) {
+      // A producer database that is locked or unreachable may recover; a
+      // mapping that cannot produce this message will not.
+      auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
+      return finish(row, started, outcome, std::nullopt, "render: " + r.error().message, "");
+    }
     rendered = std::move(r.value());
     if (auto s = store_.save_payload(row.id, rendered.to_json().dump()); !s) {
       spdlog::error("notification {}: saving its payload: {}", row.id, s.error().message);
@@ -250,7 +301,9 @@ void Daemon::start_attempt(state::NotificationRow row) {
   req.max_response_bytes = runtime_->config().max_response_bytes;
 
   ++in_flight_;
-  http_.send(std::move(req), [this, row = std::move(row), started, message, channel](net::HttpResponse resp) {
+  http_.send(std::move(req), [this, row = std::move(row), started, message, channel,
+                               keep_alive = runtime_](net::HttpResponse resp) {
+    (void)keep_alive;  // the channel belongs to this runtime, even after a reload
     --in_flight_;
     herald_response hr{};
     hr.struct_size = sizeof hr;

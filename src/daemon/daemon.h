@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/file_watcher.h"
 #include "common/result.h"
 #include "daemon/runtime.h"
 #include "net/http_client.h"
@@ -26,7 +27,7 @@ struct DaemonOptions {
 
 class Daemon {
  public:
-  Daemon(boost::asio::io_context& io, std::unique_ptr<Runtime> runtime, state::StateStore store,
+  Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, state::StateStore store,
          DaemonOptions options = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -42,8 +43,17 @@ class Daemon {
   // ends; then calls `done`.
   void stop(std::function<void()> done);
 
+  // Loads the configuration file again. The new set (configuration,
+  // mappings, plugins) is validated as a whole first; on any error the
+  // running set stays and the error is returned. Attempts in flight finish
+  // with the set they started with.
+  Status reload();
+  // Reload by itself when the configuration or a mapping file changes.
+  void watch_configuration();
+
   state::StateStore& store() { return store_; }
   const Runtime& runtime() const { return *runtime_; }
+  uint64_t reloads() const { return reloads_; }
   size_t in_flight() const { return in_flight_; }
 
  private:
@@ -59,7 +69,7 @@ class Daemon {
   void maybe_finish_stop();
 
   boost::asio::io_context& io_;
-  std::unique_ptr<Runtime> runtime_;
+  std::shared_ptr<Runtime> runtime_;
   state::StateStore store_;
   DaemonOptions options_;
   net::HttpClient http_;
@@ -67,6 +77,10 @@ class Daemon {
   boost::asio::steady_timer dispatch_timer_;
   boost::asio::steady_timer retry_ingest_timer_;
   boost::asio::steady_timer stop_timer_;
+  boost::asio::steady_timer reload_timer_;
+  FileWatcher config_watcher_;
+  uint64_t reloads_ = 0;
+  bool config_watched_ = false;
   int64_t cursor_ = 0;
   size_t in_flight_ = 0;
   bool ingest_scheduled_ = false;

@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  if (!options.drain) daemon.value()->watch_configuration();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <utility>
 
 namespace herald::mapping {
@@ -54,6 +55,36 @@ std::string condition_sql(const WhereClause& w, int& next_param) {
     }
   }
   return {};
+}
+
+// Name of the primary result code, for messages an operator can look up.
+std::string result_code_name(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_ERROR:
+      return "SQLITE_ERROR";
+    case SQLITE_BUSY:
+      return "SQLITE_BUSY";
+    case SQLITE_LOCKED:
+      return "SQLITE_LOCKED";
+    case SQLITE_NOMEM:
+      return "SQLITE_NOMEM";
+    case SQLITE_INTERRUPT:
+      return "SQLITE_INTERRUPT";
+    case SQLITE_IOERR:
+      return "SQLITE_IOERR";
+    case SQLITE_CORRUPT:
+      return "SQLITE_CORRUPT";
+    case SQLITE_CANTOPEN:
+      return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL:
+      return "SQLITE_PROTOCOL";
+    case SQLITE_SCHEMA:
+      return "SQLITE_SCHEMA";
+    case SQLITE_NOTADB:
+      return "SQLITE_NOTADB";
+    default:
+      return "SQLite result code " + std::to_string(rc);
+  }
 }
 
 }  // namespace
@@ -129,6 +160,17 @@ std::optional<std::size_t> DataSource::use_column(std::string_view name) {
   return std::nullopt;
 }
 
+Error DataSource::step_error(int rc, const std::string& message) const {
+  // The statement was prepared and its columns checked when the mapping was
+  // loaded, so a failing step says something about the state of the producer
+  // database (locked, busy, I/O trouble, a view dropped or redefined under
+  // us), never about this event or the mapping file: retry later. The retry
+  // schedule is bounded, so a database that never recovers still ends in a
+  // failed notification.
+  return Error::temporary("data source \"" + spec_.id + "\" (" + spec_.view + "): " + message + " (" +
+                          result_code_name(rc) + ")");
+}
+
 int DataSource::column_index(std::size_t slot) {
   // SQLite re-prepares the statement by itself after a schema change, which
   // may move the columns of SELECT *; check the name and search again if so.
@@ -179,19 +221,28 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
     for (const auto& v : w.values) stmt_.bind(param++, v);
   }
 
-  auto stepped = stmt_.step();
-  if (!stepped) {
-    stmt_.reset();
-    return Error{"data source \"" + spec_.id + "\" (" + spec_.view + "): " + stepped.error().message};
-  }
-  if (!*stepped) {
+  // sqlite3_step directly (not Statement::step) to see the result code.
+  const int rc = sqlite3_step(stmt_.handle());
+  if (rc == SQLITE_DONE) {
     spdlog::debug("data source {}: no row for {} = {}", spec_.id, spec_.lookup, key.dump());
     stmt_.reset();
     return false;
   }
+  if (rc != SQLITE_ROW) {
+    Error error = step_error(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_.handle())));
+    stmt_.reset();
+    return error;
+  }
   for (std::size_t slot = 0; slot < used_names_.size(); ++slot) {
     const int col = column_index(slot);
-    if (col < 0) continue;
+    if (col < 0) {
+      // The view was redefined without a column the mapping reads. Leaving
+      // the property out would send a wrong message; the producer is
+      // probably in the middle of a migration, so try again later.
+      stmt_.reset();
+      return Error::temporary("data source \"" + spec_.id + "\" (" + spec_.view + "): the view has no column \"" +
+                              used_names_[slot] + "\" any more (its schema changed since the mapping was loaded)");
+    }
     switch (stmt_.column_type(col)) {
       case SQLITE_INTEGER:
         row[slot] = Value::of_json(stmt_.column_int(col));

@@ -61,12 +61,16 @@ class DataSource {
 
   // Runs the lookup for an event's keys. Returns false (no values) when the
   // key is missing, null or not a scalar, or when no row matches; the first
-  // row wins otherwise. The statement is reset before returning.
+  // row wins otherwise. The statement is reset before returning. A failure
+  // of the database (SQLITE_BUSY, SQLITE_LOCKED, I/O errors, a view dropped
+  // or redefined since load, a used column gone) is an Error::temporary: the
+  // caller retries later.
   Result<bool> fetch(const nlohmann::json& keys, Row& row);
 
  private:
   DataSource(DataSourceSpec spec, std::string sql, db::Statement stmt, std::vector<std::string> columns);
   int column_index(std::size_t slot);
+  Error step_error(int rc, const std::string& message) const;
 
   DataSourceSpec spec_;
   std::string sql_;

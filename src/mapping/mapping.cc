@@ -827,9 +827,11 @@ struct Mapping::Impl {
         continue;
       }
       auto v = resolve(*piece.ref, ctx, st);
-      if (!v)
-        return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder + ": " +
-                     v.error().message};
+      if (!v) {
+        return Error(where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder + ": " +
+                         v.error().message,
+                     v.error().transient);
+      }
       if (!v->present()) {
         return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + piece.placeholder +
                      " has no value; a URL with a hole is not sent"};
@@ -843,7 +845,7 @@ struct Mapping::Impl {
       Value v;
       if (prop.source.ref) {
         auto got = resolve(*prop.source.ref, ctx, st);
-        if (!got) return Error{context + got.error().message};
+        if (!got) return Error(context + got.error().message, got.error().transient);
         v = std::move(got).value();
       }
       if (!v.present()) {

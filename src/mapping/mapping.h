@@ -52,7 +52,11 @@ class Mapping {
   // Renders the notification for one event. Non-const: steps the prepared
   // statements; use from one thread at a time. Fails when a URL placeholder
   // has no value, a value cannot be converted as the file asks, or a query
-  // fails; errors name the file, line and property or placeholder.
+  // fails; errors name the file, line and property or placeholder. Only a
+  // failing query (the producer database locked, busy, failing I/O, or its
+  // schema changed since load) gives an Error with transient set: the
+  // daemon retries those later. Everything else is permanent: the same event
+  // would fail the same way again.
   Result<RenderedMessage> render(const RenderContext& ctx);
 
   const std::string& path() const;

@@ -254,6 +254,9 @@ void detail::SinkState::accept() {
       });
       return;
     }
+    // Answers go out at once instead of waiting for the client's delayed ACK.
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     const uint64_t id = ++self->connections;
     auto session = std::make_shared<detail::SinkSession>(self, std::move(socket), id);
     self->sessions.emplace(id, session);

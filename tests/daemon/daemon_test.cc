@@ -242,3 +242,64 @@ TEST_F(DaemonTest, RenderErrorFailsThatNotificationOnly) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+class DaemonReloadTest : public ::testing::Test {
+ protected:
+  test::TempDir dir_;
+};
+
+TEST_F(DaemonReloadTest, BrokenFileKeepsTheOldSetRunningAndAFixIsPickedUp) {
+  tools::ThreadedHttpSink sink;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  std::string cfg = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  auto& daemon = *d.value();
+
+  // A broken mapping: the reload is refused, the running set stays.
+  std::string good_mapping = test::read_file(dir_.file("person_added.xml"));
+  test::write_file(dir_.file("person_added.xml"), "<Notification>\n<Body>\n");
+  auto refused = daemon.reload();
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("person_added.xml:2: XML error"));
+  EXPECT_EQ(daemon.reloads(), 0u);
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"a"})");
+  ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 1; }));
+  EXPECT_EQ(sink.requests()[0].target, "/api/people/a/added");
+
+  // Fixed, with a second notification for the same event: both are sent.
+  test::write_file(dir_.file("person_added.xml"), good_mapping);
+  std::string toml = test::read_file(cfg) +
+                     "\n[[notification]]\nname = \"Audit\"\non = \"REST Person Added\"\nendpoint = \"pacs\"\n";
+  test::write_file(cfg, toml);
+  ASSERT_TRUE(daemon.reload());
+  EXPECT_EQ(daemon.reloads(), 1u);
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"b"})");
+  ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 3; }));
+  auto reqs = sink.requests();
+  std::vector<std::string> targets = {reqs[1].target, reqs[2].target};
+  EXPECT_THAT(targets, ::testing::UnorderedElementsAre("/api/people/b/added", "/api/"));
+}
+
+TEST_F(DaemonReloadTest, ChangedConfigurationFileIsReloadedByItself) {
+  tools::ThreadedHttpSink sink;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  std::string cfg = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  d.value()->watch_configuration();
+  test::write_file(cfg, test::read_file(cfg) + "\n# touched\n");
+  ASSERT_TRUE(run_until(io, [&] { return d.value()->reloads() == 1; }));
+}
+
+}  // namespace
+}  // namespace herald::daemon
