@@ -1,4 +1,7 @@
--- Lifecycle events the demo producer has written to its outbox.
+-- Lifecycle events the demo producer has written to its outbox: at least one
+-- for each of the twelve standard notifications (keys as the comment at the
+-- top of each mappings/*.xml lists them), a policy change matched by entity
+-- and action, and an event that no notification listens to (id 9).
 INSERT INTO herald_outbox (entity, action, name, keys, old_values, new_values) VALUES
   ('identity', 'CREATE', 'REST Person Added', '{"PersonID": 3}', NULL,
    '{"firstName": "Zoë", "lastName": "Achterberg"}'),
@@ -11,4 +14,12 @@ INSERT INTO herald_outbox (entity, action, name, keys, old_values, new_values) V
   ('identity', 'DISABLE', 'REST Person Disabled', '{"PersonID": 4}', '{"enabled": true}', '{"enabled": false}'),
   ('request', 'CREATE', 'REST Request Added', '{"JobID": 1001, "PersonID": 3}', NULL, '{"status": "Awaiting Issue"}'),
   ('policy', 'UPDATE', NULL, '{"PolicyID": "door-access-7"}', '{"version": 6}', '{"version": 7}'),
-  ('identity', 'UPDATE', NULL, '{"PersonID": 2}', '{"phone": "1"}', '{"phone": "2"}');
+  ('identity', 'UPDATE', NULL, '{"PersonID": 2}', '{"phone": "1"}', '{"phone": "2"}'),
+  ('device', 'CANCEL', 'REST Device Cancelled', '{"DeviceID": 4, "PersonID": 4}', '{"status": "Active"}',
+   '{"status": "Cancelled"}'),
+  ('device', 'UPDATE', 'REST Device Reassigned', '{"DeviceID": 3, "PreviousPersonID": 2}', '{"owner": 2}',
+   '{"owner": 3}'),
+  ('identity', 'DELETE', 'REST Person Deleted', '{"PersonID": 5}', '{"deleted": false}', '{"deleted": true}'),
+  ('identity', 'ENABLE', 'REST Person Enabled', '{"PersonID": 1}', '{"enabled": false}', '{"enabled": true}'),
+  ('request', 'UPDATE', 'REST Request Updated', '{"JobID": 1002}', '{"status": "In Progress"}',
+   '{"status": "Completed"}');

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +69,19 @@ class TableReader {
       return error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     out = v;
+    return {};
+  }
+
+  Status string_list(std::string_view key, std::vector<std::string>& out) {
+    const toml::node* n = get(key);
+    if (!n) return {};
+    const toml::array* arr = n->as_array();
+    if (!arr) return error(key, "expected an array of strings");
+    for (const auto& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v || !item.is_string()) return error(key, "expected an array of strings");
+      out.push_back(*v);
+    }
     return {};
   }
 
@@ -242,26 +257,88 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   return {};
 }
 
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Status load_recipients(const std::string& file, const std::string& dir, const toml::table& t,
+                       const std::string& prefix, RecipientsConfig& out) {
+  TableReader r(file, t, prefix);
+  HERALD_TRY(r.boolean("identity", out.identity));
+  HERALD_TRY(r.boolean("manager", out.manager));
+  HERALD_TRY(r.string_list("identities", out.identities));
+  HERALD_TRY(r.string_list("roles", out.roles));
+  HERALD_TRY(r.string("script", out.script));
+  HERALD_TRY(r.no_unknown_keys());
+  if (!out.script.empty()) {
+    out.script = resolve(dir, out.script);
+    if (!fs::is_regular_file(out.script)) return r.error("script", "no script file '" + out.script + "'");
+  }
+  return {};
+}
+
 Status load_notification(const std::string& file, const toml::table& t, size_t index, Config& cfg) {
   NotificationConfig n;
   n.line = static_cast<int>(t.source().begin.line);
-  TableReader r(file, t, "notification[" + std::to_string(index) + "]");
+  std::string prefix = "notification[" + std::to_string(index) + "]";
+  TableReader r(file, t, prefix);
   HERALD_TRY(r.string("name", n.name, true));
   HERALD_TRY(r.string("on", n.on));
   HERALD_TRY(r.string("entity", n.entity));
   HERALD_TRY(r.string("action", n.action));
+  n.action = upper(n.action);
+  HERALD_TRY(r.string_list("actions", n.actions));
+  for (auto& a : n.actions) {
+    // The manual's form "ENABLE;DISABLE;UPDATE;DELETE" is accepted inside the list too.
+    a = upper(a);
+  }
+  {
+    std::vector<std::string> split;
+    for (const auto& a : n.actions) {
+      size_t start = 0;
+      for (size_t pos; (pos = a.find(';', start)) != std::string::npos; start = pos + 1) {
+        if (pos > start) split.push_back(a.substr(start, pos - start));
+      }
+      if (start < a.size()) split.push_back(a.substr(start));
+    }
+    n.actions = std::move(split);
+  }
+  HERALD_TRY(r.string("rule", n.rule));
+  if (const toml::node* rn = t.get("rule")) n.rule_line = static_cast<int>(rn->source().begin.line);
+  HERALD_TRY(r.string("script", n.script));
+  HERALD_TRY(r.string("form_projection", n.form_projection));
+  HERALD_TRY(r.string("system", n.system));
+  HERALD_TRY(r.string("topic", n.topic));
+  HERALD_TRY(r.string("level", n.level));
+  n.level = upper(n.level);
+  static const std::set<std::string> kLevels = {"SUCCESS", "INFO", "WARNING", "ERROR"};
+  if (!kLevels.count(n.level)) return r.error("level", "expected SUCCESS, INFO, WARNING or ERROR");
+  if (const toml::node* rc = r.get("recipients")) {
+    const toml::table* rt = rc->as_table();
+    if (!rt) return r.error("recipients", "expected a table such as { identity = true, roles = [\"Security\"] }");
+    HERALD_TRY(load_recipients(file, cfg.dir, *rt, prefix + ".recipients", n.recipients));
+  }
   HERALD_TRY(r.string("endpoint", n.endpoint, true));
   HERALD_TRY(r.string("mapping", n.mapping));
   HERALD_TRY(r.boolean("enabled", n.enabled));
   HERALD_TRY(r.no_unknown_keys());
-  if (n.on.empty() && (n.entity.empty() || n.action.empty())) {
-    return r.error("on", "a notification needs 'on' (a lifecycle event name) or both 'entity' and 'action'");
+  if (n.on.empty() && n.entity.empty()) {
+    return r.error("on", "a notification needs 'on' (a lifecycle event name) or 'entity' (with 'action' or 'actions')");
+  }
+  if (!n.action.empty() && !n.actions.empty() &&
+      std::find(n.actions.begin(), n.actions.end(), n.action) == n.actions.end()) {
+    return r.error("actions", "does not allow the notification's own action '" + n.action + "'");
   }
   if (!cfg.endpoints.count(n.endpoint)) return r.error("endpoint", "no endpoint named '" + n.endpoint + "'");
   if (cfg.find_notification(n.name)) return r.error("name", "duplicate notification name '" + n.name + "'");
   if (!n.mapping.empty()) {
     n.mapping = resolve(cfg.mapping_dir, n.mapping);
     if (!fs::is_regular_file(n.mapping)) return r.error("mapping", "no mapping file '" + n.mapping + "'");
+  }
+  if (!n.script.empty()) {
+    n.script = resolve(cfg.dir, n.script);
+    if (!fs::is_regular_file(n.script)) return r.error("script", "no script file '" + n.script + "'");
   }
   cfg.notifications.push_back(std::move(n));
   return {};
@@ -274,6 +351,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
   const toml::node* retry = top.get("retry");
   const toml::node* endpoints = top.get("endpoints");
   const toml::node* notifications = top.get("notification");
+  const toml::node* recipients = top.get("recipients");
   HERALD_TRY(top.no_unknown_keys());
 
   cfg.mapping_dir = cfg.dir;
@@ -355,6 +433,18 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
       }
       HERALD_TRY(load_endpoint(file, cfg.dir, name, *et, cfg));
     }
+  }
+
+  if (recipients) {
+    if (!recipients->is_table()) return top.error("recipients", "expected a table");
+    TableReader r(file, *recipients->as_table(), "recipients");
+    auto& q = cfg.recipient_queries;
+    HERALD_TRY(r.string("identity_key", q.identity_key));
+    HERALD_TRY(r.string("identity_query", q.identity_query));
+    HERALD_TRY(r.string("manager_query", q.manager_query));
+    HERALD_TRY(r.string("role_query", q.role_query));
+    HERALD_TRY(r.string("administrators_query", q.administrators_query));
+    HERALD_TRY(r.no_unknown_keys());
   }
 
   if (notifications) {

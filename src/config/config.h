@@ -28,15 +28,43 @@ struct EndpointConfig {
   int line = 0;
 };
 
+struct RecipientsConfig {
+  bool identity = false;  // the identity the event is about
+  bool manager = false;   // its managers
+  std::vector<std::string> identities;
+  std::vector<std::string> roles;
+  std::string script;  // absolute path of a Lua script returning identities
+  bool any() const { return identity || manager || !identities.empty() || !roles.empty() || !script.empty(); }
+};
+
 struct NotificationConfig {
   std::string name;
-  std::string on;  // lifecycle event name; empty when matched by entity + action
+  std::string on;  // lifecycle event name; empty when matched by entity (+ action)
   std::string entity;
-  std::string action;
+  std::string action;                // empty: any action (subject to `actions`)
+  std::vector<std::string> actions;  // allow-list, upper-case; empty: all
+  std::string rule;                  // see docs/rules.md
+  int rule_line = 0;
+  std::string script;  // absolute path of a Lua rule script; wins over `rule`
+  std::string form_projection;  // only events whose formProjection attribute equals this
+  std::string system;           // only events whose system attribute or key equals this
+  std::string topic;
+  std::string level = "INFO";  // SUCCESS, INFO, WARNING, ERROR
+  RecipientsConfig recipients;
   std::string endpoint;
   std::string mapping;  // absolute path of the mapping file
   bool enabled = true;
   int line = 0;
+};
+
+// [recipients]: how identities become addresses (docs/rules.md). Empty
+// strings keep the built-in defaults.
+struct RecipientQueriesConfig {
+  std::string identity_key = "PersonID";
+  std::string identity_query;
+  std::string manager_query;
+  std::string role_query;
+  std::string administrators_query;
 };
 
 struct Config {
@@ -63,6 +91,7 @@ struct Config {
 
   std::map<std::string, EndpointConfig> endpoints;
   std::vector<NotificationConfig> notifications;
+  RecipientQueriesConfig recipient_queries;
 
   // Things worth a warning at start, e.g. TLS verification turned off.
   std::vector<std::string> warnings;

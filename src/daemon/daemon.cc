@@ -179,7 +179,10 @@ void Daemon::ingest() {
     } else {
       for (size_t i : runtime_->matcher().match(item.event)) {
         const auto& n = cfg.notifications[i];
-        item.targets.push_back({n.name, n.endpoint});
+        state::IngestItem::Target target;
+        target.notification = n.name;
+        target.endpoint = n.endpoint;
+        item.targets.push_back(std::move(target));
       }
     }
     items.push_back(std::move(item));

@@ -10,7 +10,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -59,11 +59,17 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_notification ON attempts(notification_id);
 )sql",
+    // 2: what made a notification: the rule that matched (Rule.* values)
+    // and the resolved recipients.
+    R"sql(
+ALTER TABLE notifications ADD COLUMN rule TEXT;
+ALTER TABLE notifications ADD COLUMN recipients TEXT;
+)sql",
 };
 
 constexpr const char* kNotificationColumns =
     "id, event_id, notification, endpoint, state, attempts, next_attempt_at, created_at, updated_at, "
-    "message_id, last_error, last_status, payload";
+    "message_id, last_error, last_status, payload, rule, recipients";
 
 NotificationRow read_notification(const db::Statement& st) {
   NotificationRow r;
@@ -80,6 +86,13 @@ NotificationRow read_notification(const db::Statement& st) {
   r.last_error = st.column_opt_text(10);
   if (!st.is_null(11)) r.last_status = st.column_int(11);
   r.payload = st.column_opt_text(12);
+  auto parse = [](const std::optional<std::string>& text) {
+    if (!text) return nlohmann::json();
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j;
+  };
+  r.rule = parse(st.column_opt_text(13));
+  r.recipients = parse(st.column_opt_text(14));
   return r;
 }
 
@@ -184,7 +197,7 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
   auto no = db_.prepare(
       "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
       "created_at, "
-      "updated_at, message_id) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5)");
+      "updated_at, message_id, rule, recipients) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6, ?7)");
   if (!no) return no.error();
   int64_t created = 0;
   for (const auto& item : items) {
@@ -208,6 +221,7 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
     if (auto s = ev->run(); !s) return s.error();
     for (const auto& t : item.targets) {
       no->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, new_message_id());
+      no->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
       if (auto s = no->run(); !s) return s.error();
       ++created;
     }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include <nlohmann/json.hpp>
+
 #include "db/sqlite.h"
 #include "outbox/event.h"
 
@@ -34,6 +36,8 @@ struct NotificationRow {
   std::optional<std::string> last_error;
   std::optional<int64_t> last_status;
   std::optional<std::string> payload;  // rendered message (JSON), stored at the first attempt
+  nlohmann::json rule;                 // Rule.* values: attribute, old, new, topic, level; null when none
+  nlohmann::json recipients;           // [{identity, address, name}], null when none
 };
 
 struct AttemptRow {
@@ -52,8 +56,13 @@ struct IngestItem {
   Event event;
   std::string rejected_reason;  // non-empty: the row is kept as rejected, no notifications
   struct Target {
+    Target() = default;
+    Target(std::string n, std::string e, nlohmann::json r = nullptr, nlohmann::json rc = nullptr)
+        : notification(std::move(n)), endpoint(std::move(e)), rule(std::move(r)), recipients(std::move(rc)) {}
     std::string notification;
     std::string endpoint;
+    nlohmann::json rule;        // Rule.* values for mappings and templates
+    nlohmann::json recipients;  // resolved recipients
   };
   std::vector<Target> targets;
 };

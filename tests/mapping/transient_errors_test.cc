@@ -21,6 +21,7 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 constexpr const char* kSchema = R"sql(
+PRAGMA synchronous = OFF;
 CREATE TABLE people (PersonID INTEGER PRIMARY KEY, ObjectID TEXT, Email TEXT, Active TEXT);
 INSERT INTO people VALUES (1, '{79036D80-8322-404F-B146-F37AF6B016B4}', 'ada@example.com', '1'),
                           (2, NULL, 'bob@example.com', 'maybe');

@@ -123,7 +123,9 @@ TEST(XmlBodyTest, InvalidNamesAreMadeValid) {
   EXPECT_EQ(xml_element_name("a\xff"
                              "b"),
             "a_b");                          // not UTF-8
-  EXPECT_EQ(xml_element_name("€uro"), "_uro");  // U+20AC is not a name character
+  EXPECT_EQ(xml_element_name("§1"), "_1");     // U+00A7 is not a name character
+  EXPECT_EQ(xml_element_name("a×b"), "a_b");   // nor is U+00D7
+  EXPECT_EQ(xml_element_name("€uro"), "€uro");  // U+20AC is one
 
   json body = json::parse(R"({"1st": "a", "full name": "b", "ns:tag": "c", "": "d", "Größe": "e"})");
   const std::string xml = body_to_xml(body);
@@ -175,7 +177,9 @@ TEST(XmlBodyTest, RenderedStandardBodyRoundTrips) {
   })");
   auto doc = parse(body_to_xml(body));
   // Every leaf of the JSON is found at its path with its text form.
-  for (const auto& [pointer, value] : body.flatten().items()) {
+  const json flat = body.flatten();
+  ASSERT_EQ(flat.size(), 6u);
+  for (const auto& [pointer, value] : flat.items()) {
     std::string xpath = "/notification" + pointer;
     std::string expected = value.is_string() ? value.get<std::string>() : value.dump();
     EXPECT_EQ(std::string(doc.select_node(xpath.c_str()).node().text().get()), expected) << xpath;

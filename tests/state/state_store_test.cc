@@ -30,11 +30,54 @@ class StateStoreTest : public ::testing::Test {
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 1);
+  EXPECT_EQ(store_->schema_version(), 2);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 1);
+  EXPECT_EQ(again->schema_version(), 2);
+}
+
+TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  store_.reset();
+  {
+    // Turn the file back into a version 1 database.
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(raw->exec("ALTER TABLE notifications DROP COLUMN rule; "
+                          "ALTER TABLE notifications DROP COLUMN recipients; PRAGMA user_version = 1;"));
+  }
+  auto again = StateStore::open(dir_.file("state.db"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->schema_version(), 2);
+  auto rows = again->list(std::nullopt, 10).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].rule.is_null());
+}
+
+TEST_F(StateStoreTest, RefusesADatabaseFromANewerHerald) {
+  store_.reset();
+  {
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(raw->exec("PRAGMA user_version = 99"));
+  }
+  auto again = StateStore::open(dir_.file("state.db"));
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message, ::testing::HasSubstr("schema version 99 is newer"));
+}
+
+TEST_F(StateStoreTest, KeepsRuleAndRecipientsOfANotification) {
+  IngestItem it = item(1, {});
+  IngestItem::Target t;
+  t.notification = "n";
+  t.endpoint = "e";
+  t.rule = {{"attribute", "email"}, {"old", "a"}, {"new", nullptr}};
+  t.recipients = nlohmann::json::array({{{"identity", "7"}, {"address", "x@example.com"}}});
+  it.targets.push_back(t);
+  ASSERT_TRUE(store_->ingest("s", 1, {it}, 100));
+  auto row = store_->list(std::nullopt, 1).value().at(0);
+  EXPECT_EQ(row.rule, t.rule);
+  EXPECT_EQ(row.recipients, t.recipients);
 }
 
 TEST_F(StateStoreTest, IngestAdvancesCursorAndCreatesNotificationsAtomically) {

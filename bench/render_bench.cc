@@ -1,0 +1,166 @@
+// Rendering throughput of a standard mapping with two data sources
+// (mappings/RESTDeviceIssued.xml: Devices and People) against the demo
+// producer database, and the XML serialisation of the body it produces.
+//
+//   build/bench/herald_bench_render [--benchmark_filter=...]
+//
+// The demo database is built in a temporary folder from config/outbox.sql,
+// config/demo/producer.sql and config/demo/events.sql.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "db/sqlite.h"
+#include "mapping/mapping.h"
+#include "mapping/xml_body.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using herald::Event;
+using herald::mapping::Mapping;
+using herald::mapping::RenderContext;
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "herald_bench_render: %s\n", message.c_str());
+  std::exit(1);
+}
+
+// The demo producer database and the loaded mapping, shared by every run.
+struct Demo {
+  fs::path dir;
+  herald::db::Database db;
+  std::shared_ptr<Mapping> mapping;
+
+  Demo() {
+    dir = fs::temp_directory_path() / ("herald_bench_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto opened = herald::db::Database::open((dir / "producer.db").string(),
+                                             herald::db::Database::Mode::ReadWriteCreate);
+    if (!opened) die(opened.error().message);
+    db = std::move(opened).value();
+    const fs::path source(HERALD_SOURCE_DIR);
+    for (const char* file : {"config/outbox.sql", "config/demo/producer.sql", "config/demo/events.sql"}) {
+      if (auto s = db.exec(read_text(source / file)); !s) die(std::string(file) + ": " + s.error().message);
+    }
+    auto m = Mapping::load((source / "mappings/RESTDeviceIssued.xml").string(), &db);
+    if (!m) die(m.error().message);
+    mapping = *m;
+  }
+
+  ~Demo() {
+    mapping.reset();
+    db = herald::db::Database();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  static Event event(int device, int person) {
+    Event e;
+    e.id = 2;
+    e.entity = "device";
+    e.action = "CREATE";
+    e.name = "REST Device Issued";
+    e.keys = {{"DeviceID", device}, {"PersonID", person}};
+    e.occurred_at = "2025-03-04T10:00:00.000Z";
+    return e;
+  }
+};
+
+Demo& demo() {
+  static Demo d;
+  return d;
+}
+
+// One render: two indexed lookups, 17 properties (dates, Boolean, GUIDs,
+// a base64 photo).
+void BM_RenderDeviceIssued(benchmark::State& state) {
+  Mapping& m = *demo().mapping;
+  const Event e = Demo::event(1, 1);
+  for (auto _ : state) {
+    auto r = m.render(RenderContext{e});
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r->body);
+  }
+  state.counters["renders_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                       benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RenderDeviceIssued);
+
+// The same, cycling over the demo's devices and people (some with no photo
+// or HID numbers), so the lookups do not always hit the same rows.
+void BM_RenderDeviceIssuedVaried(benchmark::State& state) {
+  Mapping& m = *demo().mapping;
+  const Event events[] = {Demo::event(1, 1), Demo::event(2, 2), Demo::event(3, 3), Demo::event(4, 4)};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto r = m.render(RenderContext{events[i++ % 4]});
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r->body);
+  }
+  state.counters["renders_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                       benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RenderDeviceIssuedVaried);
+
+// XML serialisation of the rendered body (pugixml tree + save).
+void BM_BodyToXml(benchmark::State& state) {
+  auto r = demo().mapping->render(RenderContext{Demo::event(1, 1)});
+  if (!r) {
+    state.SkipWithError(r.error().message.c_str());
+    return;
+  }
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string xml = herald::mapping::body_to_xml(r->body);
+    bytes += xml.size();
+    benchmark::DoNotOptimize(xml);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["docs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BodyToXml);
+
+// Render and serialise, as an XML channel would.
+void BM_RenderAndXml(benchmark::State& state) {
+  Mapping& m = *demo().mapping;
+  const Event e = Demo::event(1, 1);
+  for (auto _ : state) {
+    auto r = m.render(RenderContext{e});
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      break;
+    }
+    std::string xml = herald::mapping::body_to_xml(r->body);
+    benchmark::DoNotOptimize(xml);
+  }
+  state.counters["per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RenderAndXml);
+
+}  // namespace
+
+BENCHMARK_MAIN();
