@@ -100,8 +100,8 @@ void BM_RenderDeviceIssued(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(r->body);
   }
-  state.counters["renders_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                       benchmark::Counter::kIsRate);
+  state.counters["renders_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RenderDeviceIssued);
 
@@ -119,8 +119,8 @@ void BM_RenderDeviceIssuedVaried(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(r->body);
   }
-  state.counters["renders_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                       benchmark::Counter::kIsRate);
+  state.counters["renders_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RenderDeviceIssuedVaried);
 
@@ -138,8 +138,8 @@ void BM_BodyToXml(benchmark::State& state) {
     benchmark::DoNotOptimize(xml);
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
-  state.counters["docs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                    benchmark::Counter::kIsRate);
+  state.counters["docs_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_BodyToXml);
 
@@ -156,8 +156,8 @@ void BM_RenderAndXml(benchmark::State& state) {
     std::string xml = herald::mapping::body_to_xml(r->body);
     benchmark::DoNotOptimize(xml);
   }
-  state.counters["per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  state.counters["per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RenderAndXml);
 

@@ -228,6 +228,52 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
   HERALD_TRY(r.string("ca_file", ep.ca_file));
   ep.ca_file = resolve(dir, ep.ca_file);
+  HERALD_TRY(r.string("client_cert", ep.client_cert));
+  HERALD_TRY(r.string("client_key", ep.client_key));
+  ep.client_cert = resolve(dir, ep.client_cert);
+  ep.client_key = resolve(dir, ep.client_key);
+  if (ep.client_cert.empty() != ep.client_key.empty()) {
+    return r.error(ep.client_cert.empty() ? "client_cert" : "client_key",
+                   "client_cert and client_key go together");
+  }
+  for (const std::string& f : {ep.ca_file, ep.client_cert, ep.client_key}) {
+    if (!f.empty() && !fs::is_regular_file(f)) {
+      std::string key = f == ep.ca_file ? "ca_file" : f == ep.client_cert ? "client_cert" : "client_key";
+      return r.error(key, "cannot read '" + f + "'");
+    }
+  }
+  if (const toml::node* h = r.get("headers")) {
+    const toml::table* ht = h->as_table();
+    if (!ht) return r.error("headers", "expected a table such as { \"X-Tenant\" = \"acme\" }");
+    for (auto&& [k, v] : *ht) {
+      auto value = v.value<std::string>();
+      std::string name(k.str());
+      bool bad_name = name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos;
+      if (!value || !v.is_string() || bad_name || value->find_first_of("\r\n") != std::string::npos) {
+        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".headers." + name +
+                     "': expected a header name without spaces or ':' and a one-line string value"};
+      }
+      ep.headers.emplace_back(name, *value);
+    }
+  }
+  if (const toml::node* o = r.get("outcomes")) {
+    const toml::table* ot = o->as_table();
+    if (!ot) return r.error("outcomes", "expected a table such as { \"409\" = \"delivered\", \"404\" = \"retry\" }");
+    for (auto&& [k, v] : *ot) {
+      std::string code(k.str());
+      auto value = v.value<std::string>();
+      bool code_ok = code.size() == 3 && code[0] >= '1' && code[0] <= '5' &&
+                     ((std::isdigit(static_cast<unsigned char>(code[1])) &&
+                       std::isdigit(static_cast<unsigned char>(code[2]))) ||
+                      (code[1] == 'x' && code[2] == 'x'));
+      bool value_ok = value && (*value == "delivered" || *value == "retry" || *value == "failed");
+      if (!code_ok || !value_ok) {
+        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".outcomes." + code +
+                     "': expected a status such as \"409\" or \"4xx\" set to \"delivered\", \"retry\" or \"failed\""};
+      }
+      ep.outcomes[code] = *value;
+    }
+  }
   if (!ep.tls_verify) {
     cfg.warnings.push_back(
         file + ":" + std::to_string(ep.line) + ": endpoint '" + name +
@@ -403,6 +449,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
   if (retry) {
     if (!retry->is_table()) return top.error("retry", "expected a table");
     TableReader r(file, *retry->as_table(), "retry");
+    HERALD_TRY(r.duration("retry_after_max", cfg.retry_after_max));
     if (const toml::node* s = r.get("schedule")) {
       const toml::array* arr = s->as_array();
       if (!arr || arr->empty()) return r.error("schedule", "expected a non-empty array of durations");

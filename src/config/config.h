@@ -20,6 +20,12 @@ struct EndpointConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   bool tls_verify = true;
   std::string ca_file;
+  std::string client_cert;  // mutual TLS: PEM certificate ...
+  std::string client_key;   // ... and its key
+  std::vector<std::pair<std::string, std::string>> headers;  // added to every request
+  // Host-side override of the plugin's judgement, by status code ("409")
+  // or class ("4xx"): "delivered", "retry" or "failed".
+  std::map<std::string, std::string> outcomes;
   std::string auth_type = "none";
   // Every setting flattened to strings for the plugin: "url", "timeout_ms",
   // "tls_verify", "auth.type", "auth.username", "auth.password", ...
@@ -88,6 +94,8 @@ struct Config {
 
   // [retry]
   std::vector<std::chrono::milliseconds> retry_schedule;
+  // A Retry-After later than the schedule's slot is honoured up to this.
+  std::chrono::milliseconds retry_after_max{6 * 3600 * 1000};
 
   std::map<std::string, EndpointConfig> endpoints;
   std::vector<NotificationConfig> notifications;

@@ -109,6 +109,7 @@ json attempt_json(const state::AttemptRow& a) {
             {"error", a.error},
             {"response", a.response}};
   j["http_status"] = a.http_status ? json(*a.http_status) : json();
+  j["error_class"] = a.error_class.empty() ? json() : json(a.error_class);
   return j;
 }
 
@@ -333,7 +334,7 @@ class Command {
       out_ << "  attempt " << at.number << " at " << iso_time(at.started_at) << ": " << at.outcome;
       if (at.http_status) out_ << ", HTTP " << *at.http_status;
       out_ << ", " << (at.finished_at - at.started_at) << " ms";
-      if (!at.error.empty()) out_ << ", " << at.error;
+      if (!at.error.empty()) out_ << ", " << (at.error_class.empty() ? "" : at.error_class + ": ") << at.error;
       out_ << "\n";
       if (!at.response.empty()) out_ << "    response: " << at.response << "\n";
     }

@@ -246,22 +246,20 @@ void Daemon::start_attempt(state::NotificationRow row) {
   int64_t started = now_ms();
   auto event = store_.event(row.event_id);
   if (!event || !event.value()) {
-    finish(row, started, HERALD_OUTCOME_FAILED, std::nullopt,
-           "event " + std::to_string(row.event_id) + " is missing from the state database", "");
+    finish(row, started, {HERALD_OUTCOME_FAILED, "event " + std::to_string(row.event_id) + " is missing", "state"});
     return;
   }
   const config::EndpointConfig* endpoint = runtime_->endpoint(row.endpoint);
   plugin::Channel* channel = runtime_->channel(row.endpoint);
   if (!endpoint || !channel) {
-    finish(row, started, HERALD_OUTCOME_FAILED, std::nullopt,
-           "endpoint '" + row.endpoint + "' is no longer configured", "");
+    finish(row, started, {HERALD_OUTCOME_FAILED, "endpoint '" + row.endpoint + "' is no longer configured", "config"});
     return;
   }
 
   delivery::Rendered rendered;
   if (row.payload) {
     auto r = delivery::Rendered::from_json(*row.payload);
-    if (!r) return finish(row, started, HERALD_OUTCOME_FAILED, std::nullopt, r.error().message, "");
+    if (!r) return finish(row, started, {HERALD_OUTCOME_FAILED, r.error().message, "state"});
     rendered = std::move(r.value());
   } else {
     const auto* ncfg = runtime_->config().find_notification(row.notification);
@@ -271,7 +269,7 @@ void Daemon::start_attempt(state::NotificationRow row) {
       // A producer database that is locked or unreachable may recover; a
       // mapping that cannot produce this message will not.
       auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
-      return finish(row, started, outcome, std::nullopt, "render: " + r.error().message, "");
+      return finish(row, started, {outcome, "render: " + r.error().message, "render"});
     }
     rendered = std::move(r.value());
     if (auto s = store_.save_payload(row.id, rendered.to_json().dump()); !s) {
@@ -284,10 +282,10 @@ void Daemon::start_attempt(state::NotificationRow row) {
                                           row.notification, rendered, *event.value());
   auto built = channel->build(message->get());
   if (built.result == HERALD_BUILD_RETRY) {
-    return finish(row, started, HERALD_OUTCOME_RETRY, std::nullopt, "build: " + built.error, "");
+    return finish(row, started, {HERALD_OUTCOME_RETRY, "build: " + built.error, "build"});
   }
   if (built.result != HERALD_BUILD_OK) {
-    return finish(row, started, HERALD_OUTCOME_FAILED, std::nullopt, "build: " + built.error, "");
+    return finish(row, started, {HERALD_OUTCOME_FAILED, "build: " + built.error, "build"});
   }
 
   net::HttpRequest req;
@@ -295,18 +293,23 @@ void Daemon::start_attempt(state::NotificationRow row) {
   req.url = std::move(built.request.url);
   req.headers = std::move(built.request.headers);
   req.headers.emplace_back("User-Agent", std::string("herald/") + HERALD_VERSION);
+  req.headers.insert(req.headers.end(), endpoint->headers.begin(), endpoint->headers.end());
   req.body = std::move(built.request.body);
   req.basic_auth = std::move(built.request.basic_auth);
   req.timeout = endpoint->timeout;
   req.connect_timeout = endpoint->connect_timeout;
   req.tls_verify = endpoint->tls_verify;
   req.ca_file = endpoint->ca_file;
+  req.client_cert = endpoint->client_cert;
+  req.client_key = endpoint->client_key;
   req.max_response_bytes = runtime_->config().max_response_bytes;
 
   ++in_flight_;
   http_.send(std::move(req), [this, row = std::move(row), started, message, channel,
                                keep_alive = runtime_](net::HttpResponse resp) {
-    (void)keep_alive;  // the channel belongs to this runtime, even after a reload
+    // The channel and endpoint belong to the runtime the attempt started
+    // with, which stays alive until here even across a reload.
+    const config::EndpointConfig& ep = *keep_alive->endpoint(row.endpoint);
     --in_flight_;
     herald_response hr{};
     hr.struct_size = sizeof hr;
@@ -316,12 +319,21 @@ void Daemon::start_attempt(state::NotificationRow row) {
     hr.body = resp.body.c_str();
     hr.body_size = resp.body.size();
     auto judged = channel->classify(message->get(), hr);
-    std::string error = resp.transport_error ? resp.error : judged.note;
-    if (error.empty() && judged.outcome != HERALD_OUTCOME_DELIVERED)
-      error = "HTTP " + std::to_string(resp.status);
-    std::optional<long> status;
-    if (resp.status) status = resp.status;
-    finish(row, started, judged.outcome, status, error, resp.body);
+    AttemptResult result;
+    result.outcome = override_outcome(ep, resp.status, judged.outcome);
+    result.error = resp.transport_error ? resp.error : judged.note;
+    if (result.error.empty() && result.outcome != HERALD_OUTCOME_DELIVERED) {
+      result.error = "HTTP " + std::to_string(resp.status);
+    }
+    result.error_class = resp.transport_error ? net::transport_error_class(resp.transport_error)
+                         : result.outcome != HERALD_OUTCOME_DELIVERED ? "http"
+                                                                      : "";
+    if (resp.status) result.status = resp.status;
+    result.response = std::move(resp.body);
+    if (auto wait = net::retry_after(resp, std::chrono::system_clock::now())) {
+      result.retry_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    }
+    finish(row, started, std::move(result));
     if (stopping_) {
       maybe_finish_stop();
     } else {
@@ -330,8 +342,21 @@ void Daemon::start_attempt(state::NotificationRow row) {
   });
 }
 
-void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, herald_outcome outcome,
-                    std::optional<long> status, const std::string& error, const std::string& response) {
+herald_outcome override_outcome(const config::EndpointConfig& endpoint, long status, herald_outcome judged) {
+  if (status == 0 || endpoint.outcomes.empty()) return judged;
+  std::string code = std::to_string(status);
+  auto it = endpoint.outcomes.find(code);
+  if (it == endpoint.outcomes.end()) it = endpoint.outcomes.find(code.substr(0, 1) + "xx");
+  if (it == endpoint.outcomes.end()) return judged;
+  return it->second == "delivered" ? HERALD_OUTCOME_DELIVERED
+         : it->second == "retry"   ? HERALD_OUTCOME_RETRY
+                                   : HERALD_OUTCOME_FAILED;
+}
+
+void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result) {
+  herald_outcome outcome = result.outcome;
+  const std::optional<long>& status = result.status;
+  const std::string& error = result.error;
   const auto& schedule = runtime_->config().retry_schedule;
   state::AttemptRow a;
   a.notification_id = row.id;
@@ -340,7 +365,8 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, heral
   a.finished_at = now_ms();
   if (status) a.http_status = *status;
   a.error = error;
-  a.response = response;
+  a.response = std::move(result.response);
+  a.error_class = result.error_class;
 
   state::State next = state::State::Failed;
   std::optional<int64_t> next_at;
@@ -355,7 +381,14 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, heral
       a.outcome = "retry";
       if (static_cast<size_t>(a.number) <= schedule.size()) {
         next = state::State::Waiting;
-        next_at = a.finished_at + schedule[a.number - 1].count();
+        int64_t wait = schedule[a.number - 1].count();
+        // The server may ask for a longer pause (Retry-After); honoured up
+        // to [retry] retry_after_max.
+        if (result.retry_after_ms && *result.retry_after_ms > wait) {
+          wait = std::min<int64_t>(*result.retry_after_ms, runtime_->config().retry_after_max.count());
+          wait = std::max<int64_t>(wait, schedule[a.number - 1].count());
+        }
+        next_at = a.finished_at + wait;
       } else {
         next = state::State::Failed;
         last_error = "gave up after " + std::to_string(a.number) + " attempts; last error: " + error;

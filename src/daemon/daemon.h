@@ -63,8 +63,19 @@ class Daemon {
   void dispatch();
   void arm_dispatch_timer();
   void start_attempt(state::NotificationRow row);
-  void finish(const state::NotificationRow& row, int64_t started_ms, herald_outcome outcome,
-              std::optional<long> status, const std::string& error, const std::string& response);
+  struct AttemptResult {
+    AttemptResult() = default;
+    AttemptResult(herald_outcome o, std::string e, std::string cls)
+        : outcome(o), error(std::move(e)), error_class(std::move(cls)) {}
+    herald_outcome outcome = HERALD_OUTCOME_FAILED;
+    std::string error;
+    std::string error_class;
+    std::optional<long> status;
+    std::string response;
+    std::optional<int64_t> retry_after_ms;
+  };
+  void finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result);
+
   void check_drained();
   void maybe_finish_stop();
 
@@ -91,5 +102,8 @@ class Daemon {
 };
 
 int64_t now_ms();
+
+// Applies an endpoint's `outcomes` table to the plugin's judgement.
+herald_outcome override_outcome(const config::EndpointConfig& endpoint, long status, herald_outcome judged);
 
 }  // namespace herald::daemon

@@ -240,8 +240,9 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
       // the property out would send a wrong message; the producer is
       // probably in the middle of a migration, so try again later.
       stmt_.reset();
-      return Error::temporary("data source \"" + spec_.id + "\" (" + spec_.view + "): the view has no column \"" +
-                              used_names_[slot] + "\" any more (its schema changed since the mapping was loaded)");
+      return Error::temporary("data source \"" + spec_.id + "\" (" + spec_.view +
+                              "): the view has no column \"" + used_names_[slot] +
+                              "\" any more (its schema changed since the mapping was loaded)");
     }
     switch (stmt_.column_type(col)) {
       case SQLITE_INTEGER:

@@ -152,6 +152,8 @@ struct HttpClient::Transfer {
     set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
     set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
     if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
+    if (!r.client_cert.empty()) set(CURLOPT_SSLCERT, r.client_cert.c_str());
+    if (!r.client_key.empty()) set(CURLOPT_SSLKEY, r.client_key.c_str());
     if (r.basic_auth) {
       set(CURLOPT_HTTPAUTH, static_cast<unsigned long>(CURLAUTH_BASIC));
       set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
@@ -255,6 +257,63 @@ void HttpClient::finish(const std::shared_ptr<Transfer>& transfer, HttpResponse 
   --in_flight_;
   // Last statement: the callback may send() again or destroy this client.
   if (done) done(std::move(response));
+}
+
+const char* transport_error_class(int curl_code) {
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_OK:
+      return "";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "dns";
+    case CURLE_COULDNT_CONNECT:
+      return "connect";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_USE_SSL_FAILED:
+      return "tls";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return "protocol";
+    default:
+      return "other";
+  }
+}
+
+std::optional<std::chrono::seconds> retry_after(const HttpResponse& response,
+                                                std::chrono::system_clock::time_point now) {
+  for (const auto& [name, value] : response.headers) {
+    if (strcasecmp(name.c_str(), "Retry-After") != 0) continue;
+    std::string_view v = value;
+    if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      if (v.size() > 9) return std::chrono::seconds(999'999'999);
+      return std::chrono::seconds(std::stoll(std::string(v)));
+    }
+    // An HTTP date; curl parses the formats RFC 9110 allows.
+    time_t at = curl_getdate(value.c_str(), nullptr);
+    if (at < 0) return std::nullopt;
+    auto delta = std::chrono::system_clock::from_time_t(at) - now;
+    return std::chrono::duration_cast<std::chrono::seconds>(std::max(delta, decltype(delta)::zero()));
+  }
+  return std::nullopt;
 }
 
 }  // namespace herald::net

@@ -35,6 +35,8 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{10000};
   bool tls_verify = true;                                         // false => VERIFYPEER=0, VERIFYHOST=0
   std::string ca_file;                                            // optional CURLOPT_CAINFO
+  std::string client_cert;  // PEM client certificate for mutual TLS (CURLOPT_SSLCERT)
+  std::string client_key;   // its PEM private key (CURLOPT_SSLKEY)
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password
   // Keep at most this many body bytes; the rest is read and discarded and `truncated` is set.
   size_t max_response_bytes = 65536;
@@ -49,6 +51,15 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // of the last response, names as received
   std::chrono::microseconds elapsed{0};                      // from send() to completion
 };
+
+// What kind of failure a transport error is, for operators and metrics:
+// "dns", "connect", "tls", "timeout", "protocol" (garbage or a reset), "other".
+const char* transport_error_class(int curl_code);
+
+// The delay a Retry-After header asks for (delta-seconds or an HTTP date),
+// relative to now; nullopt when absent or unreadable.
+std::optional<std::chrono::seconds> retry_after(const HttpResponse& response,
+                                                std::chrono::system_clock::time_point now);
 
 class HttpClient {
  public:

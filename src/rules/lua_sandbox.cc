@@ -42,13 +42,13 @@ using Sandbox = Script::Sandbox;
 constexpr int kMaxJsonDepth = 200;
 
 // Functions of the base library a script may call.
-constexpr const char* kBaseFunctions[] = {"assert", "error",    "ipairs", "next", "pairs",  "pcall",
+constexpr const char* kBaseFunctions[] = {"assert", "error",    "ipairs",   "next", "pairs",  "pcall",
                                           "select", "tonumber", "tostring", "type", "xpcall", "_VERSION"};
 // Globals removed from the state's own global table. Scripts never see that
 // table (each run gets its own environment); this is defence in depth.
-constexpr const char* kRemovedGlobals[] = {"load",     "loadfile", "dofile", "require",
-                                           "collectgarbage", "print", "getmetatable", "setmetatable",
-                                           "rawget", "rawset", "rawequal", "rawlen"};
+constexpr const char* kRemovedGlobals[] = {"load",           "loadfile", "dofile",       "require",
+                                           "collectgarbage", "print",    "getmetatable", "setmetatable",
+                                           "rawget",         "rawset",   "rawequal",     "rawlen"};
 
 Sandbox* sandbox_of(lua_State* L) {
   void* ud = nullptr;
@@ -93,7 +93,8 @@ void sandbox_hook(lua_State* L, lua_Debug* ar) {
     return;
   }
   if (ar->event != LUA_HOOKCOUNT) return;
-  if (lua_getinfo(L, "Sl", ar) != 0 && ar->currentline > 0 && in_chunk(sb, *ar)) sb->last_line = ar->currentline;
+  if (lua_getinfo(L, "Sl", ar) != 0 && ar->currentline > 0 && in_chunk(sb, *ar))
+    sb->last_line = ar->currentline;
   if (!sb->budget_exceeded) {
     sb->spent += static_cast<uint64_t>(sb->step);
     if (sb->spent < sb->budget) return;
@@ -259,9 +260,9 @@ int prepare_state(lua_State* L) {
   lua_pop(L, 1);
 
   const std::pair<const char*, lua_CFunction> libs[] = {{LUA_STRLIBNAME, luaopen_string},
-                                                         {LUA_TABLIBNAME, luaopen_table},
-                                                         {LUA_MATHLIBNAME, luaopen_math},
-                                                         {LUA_UTF8LIBNAME, luaopen_utf8}};
+                                                        {LUA_TABLIBNAME, luaopen_table},
+                                                        {LUA_MATHLIBNAME, luaopen_math},
+                                                        {LUA_UTF8LIBNAME, luaopen_utf8}};
   for (const auto& [name, open] : libs) {
     luaL_requiref(L, name, open, 0);
     if (std::strcmp(name, LUA_STRLIBNAME) == 0) {
@@ -289,7 +290,7 @@ struct RunContext {
 int run_chunk(lua_State* L) {
   auto* ctx = static_cast<RunContext*>(lua_touserdata(L, 1));
   lua_settop(L, 0);
-  lua_createtable(L, 0, 24);                            // 1: env
+  lua_createtable(L, 0, 24);                          // 1: env
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->proto_ref);  // 2: prototype
   lua_pushnil(L);
   while (lua_next(L, 2) != 0) {  // 3: key, 4: value
@@ -504,7 +505,8 @@ Result<std::vector<std::string>> Script::evaluate_recipients(const Event& e) {
   const int t = lua_type(L, -1);
   if (t == LUA_TNIL) return std::vector<std::string>{};
   if (t != LUA_TTABLE) {
-    return Error{located("a recipients script must return a list of identity ids, got " + describe(L, -1), line)};
+    return Error{
+        located("a recipients script must return a list of identity ids, got " + describe(L, -1), line)};
   }
   const int list = lua_gettop(L);
   const auto n = static_cast<lua_Integer>(lua_rawlen(L, list));
@@ -515,14 +517,14 @@ Result<std::vector<std::string>> Script::evaluate_recipients(const Event& e) {
     const bool index = lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 && lua_tointeger(L, -2) <= n;
     if (!index) {
       std::string key = describe(L, -2);
-      return Error{located("a recipients script must return a list (a sequence) of identity ids; found the key " +
-                               key,
-                           line)};
+      return Error{located(
+          "a recipients script must return a list (a sequence) of identity ids; found the key " + key, line)};
     }
     lua_pop(L, 1);
   }
   if (count != n) {
-    return Error{located("a recipients script must return a list (a sequence) of identity ids; it has holes", line)};
+    return Error{
+        located("a recipients script must return a list (a sequence) of identity ids; it has holes", line)};
   }
   std::vector<std::string> ids;
   ids.reserve(static_cast<size_t>(n));
@@ -541,9 +543,10 @@ Result<std::vector<std::string>> Script::evaluate_recipients(const Event& e) {
       if (std::floor(v) == v && std::fabs(v) < 9.0e15) id = std::to_string(static_cast<long long>(v));
     }
     if (id.empty()) {
-      return Error{located("recipient " + std::to_string(i) +
-                               " is not an identity id (a non-empty string or an integer): " + describe(L, -1),
-                           line)};
+      return Error{
+          located("recipient " + std::to_string(i) +
+                      " is not an identity id (a non-empty string or an integer): " + describe(L, -1),
+                  line)};
     }
     lua_pop(L, 1);
     ids.push_back(std::move(id));

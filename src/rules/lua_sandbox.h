@@ -29,7 +29,7 @@
 //
 // Limits, per evaluation: `instructions` Lua VM instructions (checked every
 // 1000 instructions or fewer) and `memory_bytes` for the whole state (the
-// libraries take about 30 KiB of it). Time spent inside one library call,
+// libraries take about 20 KiB of it). Time spent inside one library call,
 // such as a pattern match over a long string, is not counted as
 // instructions. After an overrun the state stays usable for the next
 // evaluation.
@@ -89,8 +89,8 @@ class Script {
   ScriptLimits limits_;
   std::unique_ptr<Sandbox> sandbox_;
   lua_State* L_ = nullptr;
-  int chunk_ref_ = 0;  // the compiled chunk, in the registry
-  int proto_ref_ = 0;  // the library tables each environment is copied from
+  int chunk_ref_ = 0;      // the compiled chunk, in the registry
+  int proto_ref_ = 0;      // the library tables each environment is copied from
   std::string short_src_;  // how Lua names the file in its messages
 };
 

@@ -56,7 +56,8 @@ Result<db::Statement> prepare_query(db::Database& db, const std::string& sql, co
   }
   const int cols = sqlite3_column_count(h);
   if (cols < 2 || cols > 3) {
-    return Error{where + ": the query must return the columns (identity id, address[, display name]), it returns " +
+    return Error{where +
+                 ": the query must return the columns (identity id, address[, display name]), it returns " +
                  std::to_string(cols)};
   }
   return st;
@@ -165,7 +166,8 @@ Result<std::vector<Recipient>> RecipientResolver::resolve(const RecipientSpec& s
     bind_id(identity_, id);
     size_t rows = 0;
     if (auto s = collect(identity_, "identity_query", from, rows); !s) return s;
-    if (rows == 0) dropped_.push_back("identity " + id + " from " + from + " was not found by identity_query");
+    if (rows == 0)
+      dropped_.push_back("identity " + id + " from " + from + " was not found by identity_query");
     return {};
   };
 

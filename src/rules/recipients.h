@@ -18,6 +18,8 @@
 // (compared without regard to ASCII case) is already on the list is left
 // out; so is a row without an address, with a reason in dropped(). When the
 // list ends empty, the administrators query fills it.
+//
+// A resolver owns prepared statements: use it from one thread at a time.
 #pragma once
 
 #include <string>
@@ -36,7 +38,8 @@ struct RecipientQueries {
   std::string role_members =
       "SELECT PersonID, Email, FullName FROM vRoleMembers WHERE RoleName = ?1 ORDER BY PersonID";
   std::string administrators =
-      "SELECT PersonID, Email, FullName FROM vRoleMembers WHERE RoleName = 'Administrators' ORDER BY PersonID";
+      "SELECT PersonID, Email, FullName FROM vRoleMembers WHERE RoleName = 'Administrators' ORDER BY "
+      "PersonID";
   // The event key that holds the identity the event is about.
   std::string identity_key = "PersonID";
 };

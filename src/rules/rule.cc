@@ -216,8 +216,7 @@ class RuleParser {
       }
       if (c == '-' && q + 1 < e && t_[q + 1] == '>') {
         if (is_old) break;
-        return fail(q,
-                    "a second '->'; write a literal '->' inside a value as '\\->' or quote the value");
+        return fail(q, "a second '->'; write a literal '->' inside a value as '\\->' or quote the value");
       }
       pattern.text += c;
       if (!is_space(c)) keep = pattern.text.size();
@@ -289,7 +288,8 @@ std::optional<RuleMatch> Rule::evaluate(const Event& e) const {
 
   const bool differ = old_empty != new_empty || (!old_empty && old_text != new_text);
   if (!differ) return std::nullopt;
-  if (kind_ == Kind::Transition && !(old_.matches(old_empty, old_text) && new_.matches(new_empty, new_text))) {
+  if (kind_ == Kind::Transition &&
+      !(old_.matches(old_empty, old_text) && new_.matches(new_empty, new_text))) {
     return std::nullopt;
   }
   return RuleMatch{attribute_, old_v ? *old_v : json(nullptr), new_v ? *new_v : json(nullptr), text_};

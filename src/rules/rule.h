@@ -77,10 +77,10 @@ namespace herald::rules {
 // What a matching rule saw; a notification keeps it as Rule.attribute,
 // Rule.old and Rule.new.
 struct RuleMatch {
-  std::string attribute;       // "firstName", "address.city" or "EAV:code"; "" for "!"
-  nlohmann::json old_value;    // the value as the event carried it; null when absent
-  nlohmann::json new_value;    // null when absent
-  std::string rule_text;       // the rule, surrounding whitespace removed
+  std::string attribute;     // "firstName", "address.city" or "EAV:code"; "" for "!"
+  nlohmann::json old_value;  // the value as the event carried it; null when absent
+  nlohmann::json new_value;  // null when absent
+  std::string rule_text;     // the rule, surrounding whitespace removed
 };
 
 class Rule {

@@ -64,6 +64,7 @@ CREATE INDEX attempts_notification ON attempts(notification_id);
     R"sql(
 ALTER TABLE notifications ADD COLUMN rule TEXT;
 ALTER TABLE notifications ADD COLUMN recipients TEXT;
+ALTER TABLE attempts ADD COLUMN error_class TEXT;
 )sql",
 };
 
@@ -303,10 +304,15 @@ Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional
   if (!tx) return tx.error();
   auto ins = db_.prepare(
       "INSERT INTO attempts (notification_id, number, started_at, finished_at, outcome, http_status, error, "
-      "response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "response, error_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!ins) return ins.error();
   ins->bind(1, a.notification_id).bind(2, a.number).bind(3, a.started_at).bind(4, a.finished_at);
   ins->bind(5, a.outcome).bind(6, a.http_status).bind(7, a.error).bind(8, a.response);
+  if (a.error_class.empty()) {
+    ins->bind_null(9);
+  } else {
+    ins->bind(9, a.error_class);
+  }
   if (auto s = ins->run(); !s) return s;
   auto up = db_.prepare(
       "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), "
@@ -394,8 +400,8 @@ Result<std::optional<NotificationRow>> StateStore::get(int64_t id) {
 
 Result<std::vector<AttemptRow>> StateStore::attempts(int64_t notification_id) {
   auto st = db_.prepare(
-      "SELECT notification_id, number, started_at, finished_at, outcome, http_status, error, response "
-      "FROM attempts WHERE notification_id = ?1 ORDER BY id");
+      "SELECT notification_id, number, started_at, finished_at, outcome, http_status, error, response, "
+      "error_class FROM attempts WHERE notification_id = ?1 ORDER BY id");
   if (!st) return st.error();
   st->bind(1, notification_id);
   std::vector<AttemptRow> out;
@@ -412,6 +418,7 @@ Result<std::vector<AttemptRow>> StateStore::attempts(int64_t notification_id) {
     if (!st->is_null(5)) a.http_status = st->column_int(5);
     a.error = st->column_text(6);
     a.response = st->column_text(7);
+    a.error_class = st->column_text(8);
     out.push_back(std::move(a));
   }
   return out;

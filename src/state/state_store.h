@@ -48,7 +48,8 @@ struct AttemptRow {
   std::string outcome;  // delivered | retry | failed | interrupted
   std::optional<int64_t> http_status;
   std::string error;
-  std::string response;  // server's response body, truncated
+  std::string response;     // server's response body, truncated
+  std::string error_class;  // dns, connect, tls, timeout, protocol, http, render, build; "" when delivered
 };
 
 // What ingest creates for one outbox row.

@@ -195,6 +195,7 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
     response_.version(request.version());
     response_.set(http::field::server, "herald-sink");
     response_.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : state_->options.response_headers) response_.set(name, value);
     response_.keep_alive(request.keep_alive());
     const unsigned code = static_cast<unsigned>(status);
     if (code < 200 || code == 204 || code == 304) {

@@ -38,6 +38,7 @@ struct SinkOptions {
   std::vector<int> statuses;  // answers for the first N requests, in order; afterwards default_status
   int default_status = 200;
   std::string response_body = "{\"ok\":true}";
+  std::vector<std::pair<std::string, std::string>> response_headers;  // added to every answer
   std::chrono::milliseconds delay{0};  // wait before answering (async timer, never blocks the loop)
   bool hang = false;                   // accept, read, never answer (for timeout tests)
   bool garbage = false;                // answer with non-HTTP bytes then close

@@ -135,7 +135,50 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\nname = "
                 "\"n\"\nendpoint = \"a\"\n",
                 "5: key 'notification[0].on'"},
-        BadCase{"[daemon]\nlog_level = \"info\"\n", "1: table [outbox]"}));
+        BadCase{"[daemon]\nlog_level = \"info\"\n", "1: table [outbox]"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "outcomes = { \"409\" = \"ok\" }\n",
+                "5: key 'endpoints.a.outcomes.409'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "outcomes = { \"4x\" = \"retry\" }\n",
+                "5: key 'endpoints.a.outcomes.4x'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "headers = { \"X-A\" = \"1\\r\\nX-B: 2\" }\n",
+                "5: key 'endpoints.a.headers.X-A'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\nclient_cert = \"c.pem\"\n",
+                "3: key 'endpoints.a.client_key': client_cert and client_key go together"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[[notification]]\nname = \"n\"\nentity = \"identity\"\n"
+                "endpoint = \"x\"\nlevel = \"LOUD\"\n",
+                "7: key 'notification[0].level'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
+                "name = \"n\"\nentity = \"identity\"\naction = \"UPDATE\"\nactions = [\"DELETE\"]\n"
+                "endpoint = \"a\"\n",
+                "9: key 'notification[0].actions'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
+                "name = \"n\"\nentity = \"identity\"\nendpoint = \"a\"\nrecipients = { managers = true }\n",
+                "9: unknown key 'notification[0].recipients.managers'"}));
+
+TEST(Config, ReadsNotificationRuleFieldsAndSplitsTheManualsActionList) {
+  TempDir dir;
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+             "[recipients]\nidentity_key = \"IdentityID\"\n"
+             "[[notification]]\nname = \"n\"\nentity = \"policy\"\nactions = [\"enable;DISABLE;UPDATE\", \"DELETE\"]\n"
+             "rule = \"firstName:John->Johny\"\ntopic = \"hr\"\nlevel = \"warning\"\n"
+             "recipients = { identity = true, manager = true, identities = [\"7\"], roles = [\"Security\"] }\n"
+             "endpoint = \"a\"\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& n = cfg->notifications.at(0);
+  EXPECT_EQ(n.actions, (std::vector<std::string>{"ENABLE", "DISABLE", "UPDATE", "DELETE"}));
+  EXPECT_EQ(n.rule, "firstName:John->Johny");
+  EXPECT_EQ(n.rule_line, 11);
+  EXPECT_EQ(n.level, "WARNING");
+  EXPECT_TRUE(n.recipients.identity);
+  EXPECT_TRUE(n.recipients.manager);
+  EXPECT_EQ(n.recipients.roles, (std::vector<std::string>{"Security"}));
+  EXPECT_EQ(cfg->recipient_queries.identity_key, "IdentityID");
+}
 
 TEST(Config, WarnsWhenTlsVerificationIsOff) {
   TempDir dir;

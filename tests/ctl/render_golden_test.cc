@@ -38,19 +38,26 @@ const std::string kSource = HERALD_SOURCE_DIR;
 constexpr const char* kGuid = "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}";
 
 struct Standard {
-  std::string name;            // notification and lifecycle event name
-  std::string stem;            // mapping file without .xml; golden file name
-  std::string verb;            // as section 2.1 of the manual gives it
-  std::string path;            // regex of the URL path after the endpoint's url; GUID stands for a GUID
+  std::string name;                 // notification and lifecycle event name
+  std::string stem;                 // mapping file without .xml; golden file name
+  std::string verb;                 // as section 2.1 of the manual gives it
+  std::string path;                 // regex of the URL path after the endpoint's url; GUID stands for a GUID
   std::vector<std::string> fields;  // every body leaf, as a JSON pointer
 };
 
-const std::vector<std::string> kPersonAccount = {
-    "/person/id",          "/person/account/dn",         "/person/account/domain",
-    "/person/account/samAccountName", "/person/account/upn", "/person/contact/emailAddress",
-    "/person/enabled",     "/person/name/first",         "/person/name/fullName",
-    "/person/name/last",   "/person/group/id",           "/person/group/name",
-    "/person/logonName"};
+const std::vector<std::string> kPersonAccount = {"/person/id",
+                                                 "/person/account/dn",
+                                                 "/person/account/domain",
+                                                 "/person/account/samAccountName",
+                                                 "/person/account/upn",
+                                                 "/person/contact/emailAddress",
+                                                 "/person/enabled",
+                                                 "/person/name/first",
+                                                 "/person/name/fullName",
+                                                 "/person/name/last",
+                                                 "/person/group/id",
+                                                 "/person/group/name",
+                                                 "/person/logonName"};
 
 std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -66,25 +73,42 @@ const std::vector<std::string> kDeviceState = {"/device/id",
                                                "/device/hid/serialNumber",
                                                "/device/hid/facilityCode",
                                                "/person/logonName"};
-const std::vector<std::string> kDevicePerson = {
-    "/person/id",         "/person/group/id",  "/person/group/name",           "/person/name/first",
-    "/person/name/last",  "/person/employeeId", "/person/contact/emailAddress", "/person/logonName",
-    "/device/id",         "/device/sn",        "/device/dt",                   "/device/hid/serialNumber",
-    "/device/hid/facilityCode"};
-const std::vector<std::string> kRequest = {
-    "/request/target/id", "/request/target/name",     "/request/target/logonName",
-    "/request/task/desc", "/request/id",              "/request/initiationDate",
-    "/request/status",    "/request/credProfile/id", "/request/credProfile/name"};
+const std::vector<std::string> kDevicePerson = {"/person/id",
+                                                "/person/group/id",
+                                                "/person/group/name",
+                                                "/person/name/first",
+                                                "/person/name/last",
+                                                "/person/employeeId",
+                                                "/person/contact/emailAddress",
+                                                "/person/logonName",
+                                                "/device/id",
+                                                "/device/sn",
+                                                "/device/dt",
+                                                "/device/hid/serialNumber",
+                                                "/device/hid/facilityCode"};
+const std::vector<std::string> kRequest = {"/request/target/id",
+                                           "/request/target/name",
+                                           "/request/target/logonName",
+                                           "/request/task/desc",
+                                           "/request/id",
+                                           "/request/initiationDate",
+                                           "/request/status",
+                                           "/request/credProfile/id",
+                                           "/request/credProfile/name"};
 
 const std::vector<Standard>& standards() {
   static const std::vector<Standard> kAll = {
       {"DisableCard", "DisableCard", "POST", "/devices/GUID/deviceDisabled", kDeviceState},
       {"EnableCard", "EnableCard", "POST", "/devices/GUID/deviceEnabled", kDeviceState},
-      {"REST Device Cancelled", "RESTDeviceCancelled", "POST", "/devices/GUID/deviceCancelled", kDevicePerson},
+      {"REST Device Cancelled", "RESTDeviceCancelled", "POST", "/devices/GUID/deviceCancelled",
+       kDevicePerson},
       {"REST Device Issued", "RESTDeviceIssued", "POST", "/devices/deviceIssued",
-       plus(kDevicePerson, {"/person/photo", "/device/validity/from", "/device/validity/to",
-                            "/device/validity/enabled"})},
-      {"REST Device Reassigned", "RESTDeviceReassigned", "POST", "/devices/deviceReassigned",
+       plus(kDevicePerson,
+            {"/person/photo", "/device/validity/from", "/device/validity/to", "/device/validity/enabled"})},
+      {"REST Device Reassigned",
+       "RESTDeviceReassigned",
+       "POST",
+       "/devices/deviceReassigned",
        {"/devices/id", "/devices/previousOwnerID", "/devices/newOwnerID", "/devices/operation"}},
       {"REST Person Added", "RESTPersonAdded", "PATCH", "/people/GUID/personAdded",
        plus(kPersonAccount, {"/person/employeeId"})},
@@ -155,8 +179,8 @@ class RenderGoldenTest : public ::testing::Test {
 
   json render(const std::string& notification, long long event_id) {
     auto r = test::run_process(std::string(HERALDCTL_PATH) + " -c " + shell_quote(config_) +
-                               " render --notification " + shell_quote(notification) +
-                               " --event-id " + std::to_string(event_id));
+                               " render --notification " + shell_quote(notification) + " --event-id " +
+                               std::to_string(event_id));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     json out = json::parse(r.output, nullptr, false);
     EXPECT_FALSE(out.is_discarded()) << "not JSON: " << r.output;
@@ -169,7 +193,8 @@ class RenderGoldenTest : public ::testing::Test {
 };
 
 TEST_F(RenderGoldenTest, MatchesGoldenFiles) {
-  const bool update = std::getenv("HERALD_UPDATE_GOLDEN") && std::string(std::getenv("HERALD_UPDATE_GOLDEN")) == "1";
+  const bool update =
+      std::getenv("HERALD_UPDATE_GOLDEN") && std::string(std::getenv("HERALD_UPDATE_GOLDEN")) == "1";
   const fs::path golden_dir = fs::path(kSource) / "tests/golden/render";
   ASSERT_EQ(event_ids_.size(), standards().size());
   for (std::size_t i = 0; i < standards().size(); ++i) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_fixture.h"
@@ -299,6 +300,113 @@ TEST_F(DaemonReloadTest, ChangedConfigurationFileIsReloadedByItself) {
   d.value()->watch_configuration();
   test::write_file(cfg, test::read_file(cfg) + "\n# touched\n");
   ASSERT_TRUE(run_until(io, [&] { return d.value()->reloads() == 1; }));
+}
+
+}  // namespace
+}  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+class DaemonEndpointTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Daemon> start(boost::asio::io_context& io, const std::string& url, const std::string& endpoint_extra,
+                                std::vector<std::string> schedule = {"1s"}) {
+    test::Scenario s;
+    s.sink_url = url;
+    s.retry_schedule = std::move(schedule);
+    std::string cfg = test::write_scenario(dir_, s);
+    // Extra endpoint keys go right after the [endpoints.pacs] table's keys.
+    std::string toml = test::read_file(cfg);
+    auto pos = toml.find("timeout = \"5s\"\n");
+    toml.insert(pos + std::string("timeout = \"5s\"\n").size(), endpoint_extra);
+    test::write_file(cfg, toml);
+    auto d = Daemon::create(io, cfg);
+    EXPECT_TRUE(d) << d.error().message;
+    if (!d) return nullptr;
+    EXPECT_TRUE(d.value()->start());
+    test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"e1"})");
+    return std::move(d.value());
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(DaemonEndpointTest, OutcomeOverridesCountConflictAsDelivered) {
+  tools::SinkOptions opts;
+  opts.default_status = 409;
+  tools::ThreadedHttpSink sink(opts);
+  boost::asio::io_context io;
+  auto d = start(io, sink.url(), "outcomes = { \"409\" = \"delivered\" }\n");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(only_notification(d->store()).last_status, 409);
+}
+
+TEST_F(DaemonEndpointTest, OutcomeOverridesCountNotFoundAsRetry) {
+  tools::SinkOptions opts;
+  opts.statuses = {404};
+  tools::ThreadedHttpSink sink(opts);
+  boost::asio::io_context io;
+  auto d = start(io, sink.url(), "outcomes = { \"4xx\" = \"retry\" }\n", {"100ms"});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(only_notification(d->store()).attempts, 2);
+}
+
+TEST_F(DaemonEndpointTest, RetryAfterLaterThanTheSlotIsHonoured) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};
+  opts.response_headers = {{"Retry-After", "3"}};
+  tools::ThreadedHttpSink sink(opts);
+  boost::asio::io_context io;
+  auto d = start(io, sink.url(), "", {"1s"});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  auto row = only_notification(d->store());
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(row.next_attempt_at - attempts[0].finished_at, 3000);
+}
+
+TEST_F(DaemonEndpointTest, RetryAfterIsBoundedByRetryAfterMax) {
+  tools::SinkOptions opts;
+  opts.statuses = {429};
+  opts.response_headers = {{"Retry-After", "86400"}};
+  tools::ThreadedHttpSink sink(opts);
+  boost::asio::io_context io;
+  auto d = start(io, sink.url(), "", {"1s"});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  auto row = only_notification(d->store());
+  auto attempts = d->store().attempts(row.id).value();
+  EXPECT_EQ(row.next_attempt_at - attempts[0].finished_at, 6 * 3600 * 1000);  // the default bound
+}
+
+TEST_F(DaemonEndpointTest, ExtraHeadersAreSent) {
+  tools::ThreadedHttpSink sink;
+  boost::asio::io_context io;
+  auto d = start(io, sink.url(), "headers = { \"X-Tenant\" = \"acme\" }\n");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.requests().at(0).header("X-Tenant"), "acme");
+}
+
+TEST_F(DaemonEndpointTest, TransportErrorIsClassifiedOnTheAttempt) {
+  // A port nobody listens on: bind, note the port, close.
+  uint16_t port;
+  {
+    boost::asio::io_context tmp;
+    boost::asio::ip::tcp::acceptor a(tmp, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  boost::asio::io_context io;
+  auto d = start(io, "http://127.0.0.1:" + std::to_string(port), "");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  auto attempts = d->store().attempts(only_notification(d->store()).id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].error_class, "connect");
+  EXPECT_FALSE(attempts[0].http_status.has_value());
 }
 
 }  // namespace

@@ -190,7 +190,8 @@ TEST_F(ManualExamplesTest, BooleanEnabledExample) {
   auto on = render(xml, {{"DeviceID", 10}});
   EXPECT_EQ(on.body, json::parse(R"({"device": {"validity": {"enabled": true}}})"));
   EXPECT_TRUE(on.body["device"]["validity"]["enabled"].is_boolean());
-  EXPECT_EQ(render(xml, {{"DeviceID", 11}}).body, json::parse(R"({"device": {"validity": {"enabled": false}}})"));
+  EXPECT_EQ(render(xml, {{"DeviceID", 11}}).body,
+            json::parse(R"({"device": {"validity": {"enabled": false}}})"));
 }
 
 // 2.2.4.1: six characters from zero-based position 14 of SN3.

@@ -119,7 +119,8 @@ TEST_F(MappingTransientTest, LockedDatabaseIsTemporaryAndRecovers) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().transient) << r.error().message;
   EXPECT_THAT(r.error().message, HasSubstr(path() + ":5: <Endpoint>: placeholder {People.ObjectID}: "));
-  EXPECT_THAT(r.error().message, HasSubstr("data source \"People\" (vPeople): database is locked (SQLITE_BUSY)"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("data source \"People\" (vPeople): database is locked (SQLITE_BUSY)"));
 
   s = other_.exec("ROLLBACK");
   ASSERT_TRUE(s) << s.error().message;
@@ -168,8 +169,8 @@ TEST_F(MappingTransientTest, DroppedViewIsTemporaryAndRecovers) {
 TEST_F(MappingTransientTest, ViewRedefinedWithoutAUsedColumnIsTemporary) {
   auto m = load(kMapping);
   ASSERT_TRUE(m);
-  auto s = other_.exec(
-      "DROP VIEW vPeople; CREATE VIEW vPeople AS SELECT PersonID, ObjectID, Active FROM people");
+  auto s =
+      other_.exec("DROP VIEW vPeople; CREATE VIEW vPeople AS SELECT PersonID, ObjectID, Active FROM people");
   ASSERT_TRUE(s) << s.error().message;
   auto r = render(*m, 1);
   ASSERT_FALSE(r);
@@ -200,7 +201,8 @@ TEST_F(MappingTransientTest, BadValuesAndMissingPlaceholdersStayPermanent) {
   r = render(*m, 2);
   ASSERT_FALSE(r);
   EXPECT_FALSE(r.error().transient) << r.error().message;
-  EXPECT_THAT(r.error().message, HasSubstr("<Property JPath=\"person.active\">: value \"maybe\" is not a Boolean"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("<Property JPath=\"person.active\">: value \"maybe\" is not a Boolean"));
 
   // No such row: nothing to look up, permanently.
   r = render(*m, 99);

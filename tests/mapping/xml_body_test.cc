@@ -19,8 +19,8 @@ constexpr const char* kDecl = R"(<?xml version="1.0" encoding="UTF-8"?>)";
 // Parses output with pugixml; fails the test when it is not well-formed.
 pugi::xml_document parse(const std::string& xml) {
   pugi::xml_document doc;
-  pugi::xml_parse_result r = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_declaration,
-                                             pugi::encoding_utf8);
+  pugi::xml_parse_result r = doc.load_buffer(
+      xml.data(), xml.size(), pugi::parse_default | pugi::parse_declaration, pugi::encoding_utf8);
   EXPECT_TRUE(r) << r.description() << " at " << r.offset << " in " << xml;
   return doc;
 }
@@ -122,9 +122,9 @@ TEST(XmlBodyTest, InvalidNamesAreMadeValid) {
   EXPECT_EQ(xml_element_name("名前"), "名前");
   EXPECT_EQ(xml_element_name("a\xff"
                              "b"),
-            "a_b");                          // not UTF-8
-  EXPECT_EQ(xml_element_name("§1"), "_1");     // U+00A7 is not a name character
-  EXPECT_EQ(xml_element_name("a×b"), "a_b");   // nor is U+00D7
+            "a_b");                             // not UTF-8
+  EXPECT_EQ(xml_element_name("§1"), "_1");      // U+00A7 is not a name character
+  EXPECT_EQ(xml_element_name("a×b"), "a_b");    // nor is U+00D7
   EXPECT_EQ(xml_element_name("€uro"), "€uro");  // U+20AC is one
 
   json body = json::parse(R"({"1st": "a", "full name": "b", "ns:tag": "c", "": "d", "Größe": "e"})");
@@ -164,7 +164,8 @@ TEST(XmlBodyTest, ArraysNestedInArraysAndNonObjectBodies) {
                                    "</notification>");
   EXPECT_EQ(body_to_xml(json::array({"a", "b"})),
             std::string(kDecl) + "<notification><item>a</item><item>b</item></notification>");
-  EXPECT_EQ(body_to_xml(json("text & more")), std::string(kDecl) + "<notification>text &amp; more</notification>");
+  EXPECT_EQ(body_to_xml(json("text & more")),
+            std::string(kDecl) + "<notification>text &amp; more</notification>");
   EXPECT_EQ(body_to_xml(json()), std::string(kDecl) + "<notification/>");
 }
 

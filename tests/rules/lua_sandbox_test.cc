@@ -118,12 +118,8 @@ return true
 )");
   ASSERT_TRUE(s);
   Event e = sample_event();
-  e.new_values = {{"list", {"a", "b", 3.5}},
-                  {"nested", {{"inner", {{"deep", true}}}}},
-                  {"gone", nullptr},
-                  {"holes", {1, nullptr, 3}},
-                  {"big", 18446744073709551615ULL},
-                  {"neg", -5}};
+  e.new_values = {{"list", {"a", "b", 3.5}},  {"nested", {{"inner", {{"deep", true}}}}}, {"gone", nullptr},
+                  {"holes", {1, nullptr, 3}}, {"big", 18446744073709551615ULL},          {"neg", -5}};
   EXPECT_TRUE(rule_value(*s, e));
 }
 
@@ -203,7 +199,8 @@ TEST_F(LuaSandboxTest, BinaryChunksAreRefused) {
       &bytecode, 0);
   lua_close(L);
   ASSERT_FALSE(bytecode.empty());
-  EXPECT_THAT(load_error("compiled.luac", bytecode), HasSubstr("precompiled (binary) Lua chunks are refused"));
+  EXPECT_THAT(load_error("compiled.luac", bytecode),
+              HasSubstr("precompiled (binary) Lua chunks are refused"));
   // Hidden behind a byte order mark, the mode "t" refuses it all the same.
   EXPECT_THAT(load_error("hidden.luac", "\xEF\xBB\xBF" + bytecode), HasSubstr("binary chunk"));
 }
@@ -258,15 +255,15 @@ TEST_F(LuaSandboxTest, InfiniteLoopHitsTheBudget) {
 }
 
 TEST_F(LuaSandboxTest, PcallCannotSwallowTheBudget) {
-  auto s = load("swallow.lua",
-                "while true do\n  pcall(function() while true do end end)\nend\nreturn true\n",
+  auto s = load("swallow.lua", "while true do\n  pcall(function() while true do end end)\nend\nreturn true\n",
                 ScriptLimits{100'000, 8 << 20});
   ASSERT_TRUE(s);
   EXPECT_THAT(rule_error(*s), HasSubstr("instruction budget of 100000 instructions exceeded"));
-  auto x = load("xpcall.lua",
-                "for i = 1, 1e9 do\n  xpcall(function() while true do end end, function(m) return m end)\nend\n"
-                "return true\n",
-                ScriptLimits{100'000, 8 << 20});
+  auto x =
+      load("xpcall.lua",
+           "for i = 1, 1e9 do\n  xpcall(function() while true do end end, function(m) return m end)\nend\n"
+           "return true\n",
+           ScriptLimits{100'000, 8 << 20});
   ASSERT_TRUE(x);
   EXPECT_THAT(rule_error(*x), HasSubstr("instruction budget"));
 }
@@ -378,7 +375,8 @@ error("unexpected " .. a)
     return r ? std::string() : r.error().message;
   };
   const std::string path = dir_.file("bad.lua");
-  EXPECT_THAT(err("STRING"), AllOf(StartsWith(path + ":3: "), HasSubstr("must return a list of identity ids")));
+  EXPECT_THAT(err("STRING"),
+              AllOf(StartsWith(path + ":3: "), HasSubstr("must return a list of identity ids")));
   EXPECT_THAT(err("BOOL"), HasSubstr("recipient 2 is not an identity id"));
   EXPECT_THAT(err("FLOAT"), HasSubstr("recipient 1 is not an identity id"));
   EXPECT_THAT(err("EMPTYSTRING"), HasSubstr("recipient 1 is not an identity id"));

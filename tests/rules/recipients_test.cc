@@ -187,10 +187,11 @@ TEST_F(RecipientResolverTest, FallsBackToAdministratorsWhenEmpty) {
 }
 
 TEST_F(RecipientResolverTest, RowsWithoutAnAddressAreDroppedWithAReason) {
-  exec("INSERT INTO people (PersonID, ObjectID, LogonName, FirstName, Surname, Email, GroupID, ManagerID) "
-       "VALUES (6, '{NOMAIL}', 'nomail', 'No', 'Mail', NULL, 2, 3), "
-       "       (7, '{BLANK}', 'blank', 'Blank', 'Mail', '  ', 2, 6);"
-       "INSERT INTO role_members (RoleID, PersonID) VALUES (2, 6);");
+  exec(
+      "INSERT INTO people (PersonID, ObjectID, LogonName, FirstName, Surname, Email, GroupID, ManagerID) "
+      "VALUES (6, '{NOMAIL}', 'nomail', 'No', 'Mail', NULL, 2, 3), "
+      "       (7, '{BLANK}', 'blank', 'Blank', 'Mail', '  ', 2, 6);"
+      "INSERT INTO role_members (RoleID, PersonID) VALUES (2, 6);");
   auto& r = resolver();
   RecipientSpec spec;
   spec.identities = {"6", "4"};
@@ -212,14 +213,16 @@ TEST_F(RecipientResolverTest, RowsWithoutAnAddressAreDroppedWithAReason) {
 }
 
 TEST_F(RecipientResolverTest, OneRecipientPerAddress) {
-  exec("INSERT INTO people (PersonID, ObjectID, LogonName, FirstName, Surname, Email, GroupID) "
-       "VALUES (8, '{SHARED}', 'hana2', 'Hana', 'Second', 'Hana.Nakamura@Example.com', 3);");
+  exec(
+      "INSERT INTO people (PersonID, ObjectID, LogonName, FirstName, Surname, Email, GroupID) "
+      "VALUES (8, '{SHARED}', 'hana2', 'Hana', 'Second', 'Hana.Nakamura@Example.com', 3);");
   auto& r = resolver();
   RecipientSpec spec;
   spec.identities = {"1", "8"};
   EXPECT_THAT(resolve_ids(r, spec, event_for(3)), ElementsAre("1"));
-  EXPECT_THAT(r.dropped(), Contains(HasSubstr("identity 8 (Hana Second) from the listed identities shares the "
-                                              "address Hana.Nakamura@Example.com")));
+  EXPECT_THAT(r.dropped(),
+              Contains(HasSubstr("identity 8 (Hana Second) from the listed identities shares the "
+                                 "address Hana.Nakamura@Example.com")));
 }
 
 TEST_F(RecipientResolverTest, ConfigurableIdentityKeyAndQueries) {
@@ -278,7 +281,8 @@ TEST_F(RecipientResolverTest, BadQueriesAreRefusedAtPrepare) {
 
   q = {};
   q.identity = "SELECT PersonID, Email FROM people";
-  EXPECT_THAT(prepare_error(q), HasSubstr("recipients.identity_query: the query must take exactly one parameter"));
+  EXPECT_THAT(prepare_error(q),
+              HasSubstr("recipients.identity_query: the query must take exactly one parameter"));
 
   q = {};
   q.role_members = "SELECT PersonID FROM vRoleMembers WHERE RoleName = ?1";
@@ -286,7 +290,8 @@ TEST_F(RecipientResolverTest, BadQueriesAreRefusedAtPrepare) {
 
   q = {};
   q.administrators = "SELECT PersonID, Email FROM people WHERE PersonID = ?1";
-  EXPECT_THAT(prepare_error(q), HasSubstr("recipients.administrators_query: the query must take no parameter"));
+  EXPECT_THAT(prepare_error(q),
+              HasSubstr("recipients.administrators_query: the query must take no parameter"));
 
   q = {};
   q.identity = "DELETE FROM people WHERE PersonID = ?1 RETURNING PersonID, Email";

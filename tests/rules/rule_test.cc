@@ -67,7 +67,7 @@ TEST(RuleExamples, StandardAttributeFromOneValueToAnother) {
   EXPECT_FALSE(matches(r, update({{"firstName", "Jon"}}, {{"firstName", "Johny"}})));
   EXPECT_FALSE(matches(r, update({{"firstName", "Johny"}}, {{"firstName", "John"}})));
   EXPECT_FALSE(matches(r, update({{"firstName", "john"}}, {{"firstName", "Johny"}})));  // case-sensitive
-  EXPECT_FALSE(matches(r, create({{"firstName", "Johny"}})));                            // old absent
+  EXPECT_FALSE(matches(r, create({{"firstName", "Johny"}})));                           // old absent
   EXPECT_FALSE(matches(r, update({{"lastName", "John"}}, {{"lastName", "Johny"}})));
   EXPECT_FALSE(matches(r, eav({{"firstName", "John"}}, {{"firstName", "Johny"}})));  // not an EAV rule
 
@@ -98,12 +98,12 @@ TEST(RuleExamples, ExtendedAttributeNumbers) {
 
 TEST(RuleExamples, ExtendedAttributeAddresses) {
   const std::string r = "EAV:alternateEmail:john@example.tld->johny@externist_example.tld";
-  EXPECT_TRUE(matches(r, eav({{"alternateEmail", "john@example.tld"}},
-                             {{"alternateEmail", "johny@externist_example.tld"}})));
+  EXPECT_TRUE(matches(
+      r, eav({{"alternateEmail", "john@example.tld"}}, {{"alternateEmail", "johny@externist_example.tld"}})));
   EXPECT_FALSE(
       matches(r, eav({{"alternateEmail", "john@example.tld"}}, {{"alternateEmail", "johny@example.tld"}})));
-  EXPECT_FALSE(matches(r, eav({{"alternateEmail", "JOHN@example.tld"}},
-                              {{"alternateEmail", "johny@externist_example.tld"}})));
+  EXPECT_FALSE(matches(
+      r, eav({{"alternateEmail", "JOHN@example.tld"}}, {{"alternateEmail", "johny@externist_example.tld"}})));
 }
 
 TEST(RuleExamples, ExtendedAttributeFromAnyValueToTrue) {
@@ -113,7 +113,7 @@ TEST(RuleExamples, ExtendedAttributeFromAnyValueToTrue) {
   EXPECT_TRUE(matches(r, eav(json::object(), {{"supervisor", true}})));  // from absent
   EXPECT_TRUE(matches(r, eav({{"supervisor", nullptr}}, {{"supervisor", true}})));
   Event created = create({{"eav", {{"supervisor", true}}}});
-  EXPECT_TRUE(matches(r, created));  // a CREATE that sets it
+  EXPECT_TRUE(matches(r, created));                                               // a CREATE that sets it
   EXPECT_FALSE(matches(r, eav({{"supervisor", true}}, {{"supervisor", true}})));  // no change
   EXPECT_FALSE(matches(r, eav({{"supervisor", true}}, {{"supervisor", false}})));
   EXPECT_FALSE(matches(r, eav({{"supervisor", false}}, {{"supervisor", "TRUE"}})));
@@ -124,8 +124,8 @@ TEST(RuleExamples, StandardAttributeDeleted) {
   EXPECT_TRUE(matches(r, update({{"email", "a@example.com"}}, json::object())));
   EXPECT_TRUE(matches(r, update({{"email", "a@example.com"}}, {{"email", nullptr}})));
   EXPECT_TRUE(matches(r, update({{"email", "a@example.com"}}, {{"email", ""}})));
-  EXPECT_TRUE(matches(r, remove({{"email", "a@example.com"}})));  // DELETE: no new values
-  EXPECT_FALSE(matches(r, update(json::object(), json::object())));  // never set
+  EXPECT_TRUE(matches(r, remove({{"email", "a@example.com"}})));            // DELETE: no new values
+  EXPECT_FALSE(matches(r, update(json::object(), json::object())));         // never set
   EXPECT_FALSE(matches(r, update({{"email", ""}}, {{"email", nullptr}})));  // empty stays empty
   EXPECT_FALSE(matches(r, update({{"email", "a@example.com"}}, {{"email", "b@example.com"}})));
   EXPECT_FALSE(matches(r, create({{"email", "a@example.com"}})));
@@ -140,7 +140,7 @@ TEST(RuleExamples, StandardAttributeDeleted) {
 TEST(RuleExamples, StandardAttributeChanged) {
   const std::string r = "externalCode:CHANGED";
   EXPECT_TRUE(matches(r, update({{"externalCode", "E1"}}, {{"externalCode", "E2"}})));
-  EXPECT_TRUE(matches(r, update(json::object(), {{"externalCode", "E2"}})));        // null -> value
+  EXPECT_TRUE(matches(r, update(json::object(), {{"externalCode", "E2"}})));          // null -> value
   EXPECT_TRUE(matches(r, update({{"externalCode", "E1"}}, {{"externalCode", ""}})));  // value -> null
   EXPECT_TRUE(matches(r, create({{"externalCode", "E1"}})));
   EXPECT_TRUE(matches(r, remove({{"externalCode", "E1"}})));
@@ -205,8 +205,7 @@ TEST(RuleEvaluate, NumbersAndBooleansCompareAsTheirJsonText) {
   EXPECT_FALSE(matches("enabled:true->false", update({{"enabled", 1}}, {{"enabled", 0}})));
   EXPECT_TRUE(matches("version:6->7", update({{"version", 6}}, {{"version", 7}})));
   EXPECT_TRUE(matches("ratio:0.5->1.5", update({{"ratio", 0.5}}, {{"ratio", 1.5}})));
-  EXPECT_TRUE(matches("n:-1->18446744073709551615",
-                      update({{"n", -1}}, {{"n", 18446744073709551615ULL}})));
+  EXPECT_TRUE(matches("n:-1->18446744073709551615", update({{"n", -1}}, {{"n", 18446744073709551615ULL}})));
   EXPECT_TRUE(matches("tags:CHANGED", update({{"tags", {"a"}}}, {{"tags", {"a", "b"}}})));
   EXPECT_FALSE(matches("tags:CHANGED", update({{"tags", {"a"}}}, {{"tags", {"a"}}})));
   EXPECT_TRUE(matches(R"(tags:["a"]->["a","b"])", update({{"tags", {"a"}}}, {{"tags", {"a", "b"}}})));
@@ -227,8 +226,9 @@ TEST(RuleEvaluate, ExtendedAttributesLiveUnderEav) {
   EXPECT_TRUE(r.is_eav());
   EXPECT_EQ(r.attribute(), "EAV:badgeColour");
   // The demo's own event.
-  EXPECT_TRUE(r.evaluate(update({{"email", "zoe@old.example.com"}, {"eav", {{"badgeColour", "blue"}}}},
-                                {{"email", "zoe.achterberg@example.com"}, {"eav", {{"badgeColour", "green"}}}})));
+  EXPECT_TRUE(
+      r.evaluate(update({{"email", "zoe@old.example.com"}, {"eav", {{"badgeColour", "blue"}}}},
+                        {{"email", "zoe.achterberg@example.com"}, {"eav", {{"badgeColour", "green"}}}})));
   EXPECT_FALSE(r.evaluate(update({{"badgeColour", "blue"}}, {{"badgeColour", "green"}})));
   EXPECT_TRUE(matches("EAV:badge:CHANGED", create({{"eav", {{"badge", "A"}}}})));
   EXPECT_TRUE(matches("EAV:badge:*->null", remove({{"eav", {{"badge", "A"}}}})));
@@ -324,7 +324,8 @@ TEST(RuleParse, ErrorsNameTheColumn) {
   EXPECT_THAT(parse_error("a:\"x\""), StartsWith("column 6: expected '->'"));
   EXPECT_THAT(parse_error("a:x->y\\"), StartsWith("column 7: '\\' at the end of the rule"));
   EXPECT_THAT(parse_error("!x"), StartsWith("column 2: unexpected text after '!'"));
-  EXPECT_THAT(parse_error("EAV:code"), StartsWith("column 9: expected ':' after the extended attribute code"));
+  EXPECT_THAT(parse_error("EAV:code"),
+              StartsWith("column 9: expected ':' after the extended attribute code"));
   EXPECT_THAT(parse_error("EAV::x->y"), StartsWith("column 5: missing extended attribute code"));
   EXPECT_THAT(parse_error("a:changed"), StartsWith("column 3: write CHANGED in capitals"));
 }

@@ -45,7 +45,8 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
     auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
     ASSERT_TRUE(raw);
     ASSERT_TRUE(raw->exec("ALTER TABLE notifications DROP COLUMN rule; "
-                          "ALTER TABLE notifications DROP COLUMN recipients; PRAGMA user_version = 1;"));
+                          "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
+                          "PRAGMA user_version = 1;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
@@ -122,7 +123,7 @@ TEST_F(StateStoreTest, ClaimTakesOnlyDueRowsUpToTheLimit) {
 TEST_F(StateStoreTest, FinishAttemptRecordsAttemptAndSchedulesNext) {
   ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
   auto row = store_->claim_due(100, 1).value().at(0);
-  AttemptRow a{row.id, 1, 100, 150, "retry", 503, "HTTP 503", "busy"};
+  AttemptRow a{row.id, 1, 100, 150, "retry", 503, "HTTP 503", "busy", "http"};
   ASSERT_TRUE(store_->finish_attempt(a, State::Waiting, 1150, "HTTP 503"));
   auto got = store_->get(row.id).value();
   ASSERT_TRUE(got);
@@ -135,6 +136,7 @@ TEST_F(StateStoreTest, FinishAttemptRecordsAttemptAndSchedulesNext) {
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].response, "busy");
   EXPECT_EQ(attempts[0].http_status, 503);
+  EXPECT_EQ(attempts[0].error_class, "http");
 }
 
 TEST_F(StateStoreTest, RecoverInFlightRecordsTheInterruptedAttempt) {
@@ -155,7 +157,7 @@ TEST_F(StateStoreTest, RetryAndCancelApplyOnlyWhereTheyMakeSense) {
   auto row = store_->claim_due(100, 1).value().at(0);
   EXPECT_FALSE(store_->cancel(row.id, 200).value());  // in flight
   ASSERT_TRUE(store_->save_payload(row.id, "{}"));
-  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", ""}, State::Failed,
+  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", "", "http"}, State::Failed,
                                      std::nullopt, "HTTP 404"));
   EXPECT_TRUE(store_->retry_now(row.id, 300).value());
   auto got = store_->get(row.id).value();
