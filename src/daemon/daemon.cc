@@ -176,14 +176,39 @@ void Daemon::ingest() {
     if (!row.error.empty()) {
       item.rejected_reason = row.error;
       spdlog::warn("outbox row {} rejected: {}", item.event.id, row.error);
-    } else {
-      for (size_t i : runtime_->matcher().match(item.event)) {
-        const auto& n = cfg.notifications[i];
-        state::IngestItem::Target target;
-        target.notification = n.name;
-        target.endpoint = n.endpoint;
-        item.targets.push_back(std::move(target));
+      items.push_back(std::move(item));
+      continue;
+    }
+    std::vector<std::string> errors;
+    auto matches = runtime_->matcher().match(item.event, errors);
+    for (const auto& e : errors) spdlog::error("{}", e);
+    for (auto& m : matches) {
+      const auto& n = cfg.notifications[m.index];
+      nlohmann::json recipients;
+      if (n.recipients.any() && runtime_->recipients()) {
+        rules::RecipientSpec spec;
+        spec.identity = n.recipients.identity;
+        spec.manager = n.recipients.manager;
+        spec.identities = n.recipients.identities;
+        spec.roles = n.recipients.roles;
+        auto resolved = runtime_->recipients()->resolve(spec, item.event, m.script_recipients);
+        for (const auto& why : runtime_->recipients()->dropped()) {
+          spdlog::warn("notification '{}' for event {}: {}", n.name, item.event.id, why);
+        }
+        if (!resolved) {
+          // A busy producer database clears by itself: ingest this batch again later.
+          if (resolved.error().transient) return retry_later("recipients: " + resolved.error().message);
+          spdlog::error("notification '{}' for event {}: no recipients: {}", n.name, item.event.id,
+                        resolved.error().message);
+          recipients = nlohmann::json::array();
+        } else {
+          recipients = nlohmann::json::array();
+          for (const auto& r : resolved.value()) {
+            recipients.push_back({{"identity", r.identity}, {"address", r.address}, {"name", r.name}});
+          }
+        }
       }
+      item.targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients));
     }
     items.push_back(std::move(item));
   }
@@ -264,7 +289,8 @@ void Daemon::start_attempt(state::NotificationRow row) {
   } else {
     const auto* ncfg = runtime_->config().find_notification(row.notification);
     mapping::Mapping* mapping = ncfg ? runtime_->mapping_for(row.notification) : nullptr;
-    auto r = delivery::render(*endpoint, mapping, *event.value());
+    nlohmann::json extra = {{"Rule", row.rule.is_object() ? row.rule : nlohmann::json::object()}};
+    auto r = delivery::render(*endpoint, mapping, *event.value(), &extra);
     if (!r) {
       // A producer database that is locked or unreachable may recover; a
       // mapping that cannot produce this message will not.

@@ -1,5 +1,7 @@
 #include "daemon/runtime.h"
 
+#include <algorithm>
+
 namespace herald::daemon {
 
 Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
@@ -12,7 +14,23 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
   auto reader = outbox::OutboxReader::open(c.outbox_db, c.outbox_table);
   if (!reader) return Error{c.path + ": [outbox]: " + reader.error().message};
   rt->outbox_ = std::make_unique<outbox::OutboxReader>(std::move(reader.value()));
-  rt->matcher_ = std::make_unique<rules::Matcher>(c.notifications);
+  auto matcher = rules::Matcher::build(c);
+  if (!matcher) return matcher.error();
+  rt->matcher_ = std::move(matcher.value());
+  bool wants_recipients = std::any_of(c.notifications.begin(), c.notifications.end(),
+                                      [](const config::NotificationConfig& n) { return n.recipients.any(); });
+  if (wants_recipients) {
+    rules::RecipientQueries q;
+    const auto& rq = c.recipient_queries;
+    q.identity_key = rq.identity_key;
+    if (!rq.identity_query.empty()) q.identity = rq.identity_query;
+    if (!rq.manager_query.empty()) q.managers = rq.manager_query;
+    if (!rq.role_query.empty()) q.role_members = rq.role_query;
+    if (!rq.administrators_query.empty()) q.administrators = rq.administrators_query;
+    auto resolver = rules::RecipientResolver::prepare(rt->outbox_->database(), q);
+    if (!resolver) return Error{c.path + ": [recipients]: " + resolver.error().message};
+    rt->recipients_ = std::make_unique<rules::RecipientResolver>(std::move(resolver.value()));
+  }
   rt->plugins_ = std::make_unique<plugin::PluginHost>(c.plugin_dir);
 
   for (const auto& [name, ep] : c.endpoints) {

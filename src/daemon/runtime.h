@@ -13,6 +13,7 @@
 #include "outbox/outbox_reader.h"
 #include "plugin/plugin_host.h"
 #include "rules/matcher.h"
+#include "rules/recipients.h"
 
 namespace herald::daemon {
 
@@ -22,7 +23,9 @@ class Runtime {
 
   const config::Config& config() const { return config_; }
   outbox::OutboxReader& outbox() { return *outbox_; }
-  const rules::Matcher& matcher() const { return *matcher_; }
+  rules::Matcher& matcher() { return *matcher_; }
+  // Null when no notification names recipients.
+  rules::RecipientResolver* recipients() { return recipients_.get(); }
   // Null when the notification has no mapping file.
   mapping::Mapping* mapping_for(const std::string& notification) const;
   plugin::Channel* channel(const std::string& endpoint) const;
@@ -36,6 +39,7 @@ class Runtime {
   config::Config config_;
   std::unique_ptr<outbox::OutboxReader> outbox_;
   std::unique_ptr<rules::Matcher> matcher_;
+  std::unique_ptr<rules::RecipientResolver> recipients_;
   std::unique_ptr<plugin::PluginHost> plugins_;
   std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
   std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;

@@ -25,11 +25,11 @@ nlohmann::json default_envelope(const Event& e) {
   return j;
 }
 
-Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping,
-                        const Event& event) {
+Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping, const Event& event,
+                        const nlohmann::json* extra) {
   Rendered r;
   if (mapping) {
-    auto m = mapping->render(mapping::RenderContext{event, nullptr});
+    auto m = mapping->render(mapping::RenderContext{event, extra});
     if (!m) return m.error();
     r.verb = m->verb;
     r.path = m->path;
@@ -48,7 +48,7 @@ std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<
 }  // namespace
 
 Message::Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-                 const Rendered& rendered, const Event& event)
+                 const Rendered& rendered, const Event& event, const nlohmann::json& rule)
     : message_id_(std::move(message_id)),
       notification_(std::move(notification)),
       verb_(rendered.verb),
@@ -63,6 +63,11 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
   if (event.keys.is_object()) {
     for (auto it = event.keys.begin(); it != event.keys.end(); ++it) {
       field_storage_.emplace_back("Event." + it.key(), scalar_text(it.value()));
+    }
+  }
+  if (rule.is_object()) {
+    for (auto it = rule.begin(); it != rule.end(); ++it) {
+      if (!it->is_null()) field_storage_.emplace_back("Rule." + it.key(), scalar_text(it.value()));
     }
   }
   fields_.reserve(field_storage_.size());

@@ -34,14 +34,15 @@ struct Rendered {
 nlohmann::json default_envelope(const Event& event);
 
 // Renders with the mapping when there is one, else the default envelope.
-Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping,
-                        const Event& event);
+// `extra` holds further sources for the mapping, e.g. {"Rule": {...}}.
+Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping, const Event& event,
+                        const nlohmann::json* extra = nullptr);
 
 // Owns every string a herald_message points to.
 class Message {
  public:
   Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-          const Rendered& rendered, const Event& event);
+          const Rendered& rendered, const Event& event, const nlohmann::json& rule = nullptr);
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
   const herald_message& get() const { return msg_; }

@@ -6,40 +6,190 @@
 namespace herald::rules {
 namespace {
 
-std::string entity_action_key(std::string_view entity, std::string_view action) {
-  std::string key;
-  key.reserve(entity.size() + action.size() + 1);
-  for (char c : entity) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  key += '\n';
-  for (char c : action) key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return key;
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-}  // namespace
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
 
-Matcher::Matcher(const std::vector<config::NotificationConfig>& notifications) {
-  for (size_t i = 0; i < notifications.size(); ++i) {
-    const auto& n = notifications[i];
-    if (!n.enabled) continue;
-    if (!n.on.empty()) {
-      by_name_[n.on].push_back(i);
-    } else {
-      by_entity_action_[entity_action_key(n.entity, n.action)].push_back(i);
+const nlohmann::json* member(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+// The event's value of an attribute used by a filter: new values first (the
+// state after the change), then old values.
+std::string attribute_text(const Event& e, const char* key) {
+  if (const auto* v = member(e.new_values, key)) return value_text(*v);
+  if (const auto* v = member(e.old_values, key)) return value_text(*v);
+  return "";
+}
+
+// Top-level attributes the event carries on either side ("EAV:code" for
+// extended attributes): a rule on any other attribute cannot match.
+void touched(const Event& e, std::vector<std::string>& out) {
+  for (const nlohmann::json* side : {&e.old_values, &e.new_values}) {
+    if (!side->is_object()) continue;
+    for (auto it = side->begin(); it != side->end(); ++it) {
+      if (it.key() == "eav" && it->is_object()) {
+        for (auto eav = it->begin(); eav != it->end(); ++eav) out.push_back("EAV:" + eav.key());
+      } else {
+        out.push_back(it.key());
+      }
     }
   }
 }
 
-std::vector<size_t> Matcher::match(const Event& event) const {
-  std::vector<size_t> out;
+}  // namespace
+
+std::string value_text(const nlohmann::json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+Result<std::unique_ptr<Matcher>> Matcher::build(const config::Config& config) {
+  std::unique_ptr<Matcher> m(new Matcher());
+  m->entries_.reserve(config.notifications.size());
+  for (size_t i = 0; i < config.notifications.size(); ++i) {
+    const auto& n = config.notifications[i];
+    Entry entry;
+    entry.config = &n;
+    entry.index = i;
+    std::string where = config.path + ":" + std::to_string(n.rule_line ? n.rule_line : n.line) + ": key 'notification[" +
+                        std::to_string(i) + "].";
+    if (!n.rule.empty()) {
+      auto rule = Rule::parse(n.rule);
+      if (!rule) return Error{where + "rule': " + rule.error().message + " in \"" + n.rule + "\""};
+      entry.rule = std::move(rule.value());
+    }
+    if (!n.script.empty()) {
+      auto script = Script::load(n.script);
+      if (!script) return Error{script.error().message + " (script of notification '" + n.name + "')"};
+      entry.script = std::move(script.value());
+    }
+    if (!n.recipients.script.empty()) {
+      auto script = Script::load(n.recipients.script);
+      if (!script) return Error{script.error().message + " (recipients script of notification '" + n.name + "')"};
+      entry.recipients_script = std::move(script.value());
+    }
+    m->entries_.push_back(std::move(entry));
+  }
+  for (size_t i = 0; i < m->entries_.size(); ++i) {
+    const auto& n = *m->entries_[i].config;
+    if (!n.enabled) continue;
+    if (!n.on.empty()) {
+      m->add_to(m->by_name_[n.on], i);
+    } else if (!n.action.empty()) {
+      m->add_to(m->by_entity_action_[lower(n.entity) + "\n" + n.action], i);
+    } else {
+      m->add_to(m->by_entity_[lower(n.entity)], i);
+    }
+  }
+  return m;
+}
+
+void Matcher::add_to(Bucket& bucket, size_t i) {
+  const Entry& e = entries_[i];
+  if (e.script || !e.rule || e.rule->always()) {
+    bucket.unconditional.push_back(i);
+    return;
+  }
+  // A dotted attribute is looked up under its full name first, then by
+  // walking objects: index it under both.
+  const std::string& attr = e.rule->attribute();
+  bucket.by_attribute[attr].push_back(i);
+  if (!e.rule->is_eav()) {
+    auto dot = attr.find('.');
+    if (dot != std::string::npos) bucket.by_attribute[attr.substr(0, dot)].push_back(i);
+  }
+}
+
+void Matcher::collect(const Bucket& bucket, const Event& event, std::vector<size_t>& out) const {
+  out.insert(out.end(), bucket.unconditional.begin(), bucket.unconditional.end());
+  if (bucket.by_attribute.empty()) return;
+  std::vector<std::string> keys;
+  touched(event, keys);
+  for (const auto& k : keys) {
+    if (auto it = bucket.by_attribute.find(k); it != bucket.by_attribute.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    }
+  }
+}
+
+std::vector<Match> Matcher::match(const Event& event, std::vector<std::string>& errors) {
+  std::vector<size_t> candidates;
   if (!event.name.empty()) {
-    if (auto it = by_name_.find(event.name); it != by_name_.end()) out = it->second;
+    if (auto it = by_name_.find(event.name); it != by_name_.end()) collect(it->second, event, candidates);
   }
-  if (auto it = by_entity_action_.find(entity_action_key(event.entity, event.action));
-      it != by_entity_action_.end()) {
-    out.insert(out.end(), it->second.begin(), it->second.end());
+  std::string entity = lower(event.entity);
+  if (auto it = by_entity_action_.find(entity + "\n" + upper(event.action)); it != by_entity_action_.end()) {
+    collect(it->second, event, candidates);
   }
-  std::sort(out.begin(), out.end());
+  if (auto it = by_entity_.find(entity); it != by_entity_.end()) collect(it->second, event, candidates);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  last_candidates_ = candidates.size();
+
+  std::vector<Match> out;
+  for (size_t i : candidates) {
+    if (auto m = evaluate(entries_[i], event, errors)) out.push_back(std::move(*m));
+  }
   return out;
+}
+
+std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::vector<std::string>& errors) {
+  const auto& n = *entry.config;
+  if (!n.actions.empty() && std::find(n.actions.begin(), n.actions.end(), upper(event.action)) == n.actions.end()) {
+    return std::nullopt;
+  }
+  if (!n.form_projection.empty() && attribute_text(event, "formProjection") != n.form_projection) {
+    return std::nullopt;
+  }
+  if (!n.system.empty()) {
+    const nlohmann::json* key = member(event.keys, "System");
+    std::string system = key ? value_text(*key) : attribute_text(event, "system");
+    if (system != n.system) return std::nullopt;
+  }
+
+  Match m;
+  m.index = entry.index;
+  m.rule = {{"topic", n.topic}, {"level", n.level}, {"notification", n.name}};
+  if (entry.script) {
+    // A script, when present, decides alone.
+    auto verdict = entry.script->evaluate_rule(event);
+    if (!verdict) {
+      errors.push_back("notification '" + n.name + "' skipped for event " + std::to_string(event.id) + ": " +
+                       verdict.error().message);
+      return std::nullopt;
+    }
+    if (!verdict.value()) return std::nullopt;
+    m.rule["rule"] = "script:" + n.script;
+  } else if (entry.rule) {
+    auto hit = entry.rule->evaluate(event);
+    if (!hit) return std::nullopt;
+    m.rule["rule"] = hit->rule_text;
+    m.rule["attribute"] = hit->attribute;
+    m.rule["old"] = hit->old_value;
+    m.rule["new"] = hit->new_value;
+  }
+  if (entry.recipients_script) {
+    auto ids = entry.recipients_script->evaluate_recipients(event);
+    if (!ids) {
+      errors.push_back("notification '" + n.name + "' for event " + std::to_string(event.id) +
+                       ": recipients script ignored: " + ids.error().message);
+    } else {
+      m.script_recipients = std::move(ids.value());
+    }
+  }
+  return m;
 }
 
 }  // namespace herald::rules
