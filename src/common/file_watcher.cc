@@ -56,7 +56,8 @@ void FileWatcher::read_events() {
                                 const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off);
                                 if (ev->len > 0) {
                                   auto it = names_by_watch_.find(ev->wd);
-                                  if (it != names_by_watch_.end() && it->second.count(ev->name)) relevant = true;
+                                  if (it != names_by_watch_.end() && it->second.count(ev->name))
+                                    relevant = true;
                                 }
                                 off += sizeof(inotify_event) + ev->len;
                               }

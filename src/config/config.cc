@@ -250,15 +250,16 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
       std::string name(k.str());
       bool bad_name = name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos;
       if (!value || !v.is_string() || bad_name || value->find_first_of("\r\n") != std::string::npos) {
-        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".headers." + name +
-                     "': expected a header name without spaces or ':' and a one-line string value"};
+        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".headers." +
+                     name + "': expected a header name without spaces or ':' and a one-line string value"};
       }
       ep.headers.emplace_back(name, *value);
     }
   }
   if (const toml::node* o = r.get("outcomes")) {
     const toml::table* ot = o->as_table();
-    if (!ot) return r.error("outcomes", "expected a table such as { \"409\" = \"delivered\", \"404\" = \"retry\" }");
+    if (!ot)
+      return r.error("outcomes", "expected a table such as { \"409\" = \"delivered\", \"404\" = \"retry\" }");
     for (auto&& [k, v] : *ot) {
       std::string code(k.str());
       auto value = v.value<std::string>();
@@ -268,8 +269,9 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
                       (code[1] == 'x' && code[2] == 'x'));
       bool value_ok = value && (*value == "delivered" || *value == "retry" || *value == "failed");
       if (!code_ok || !value_ok) {
-        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".outcomes." + code +
-                     "': expected a status such as \"409\" or \"4xx\" set to \"delivered\", \"retry\" or \"failed\""};
+        return Error{
+            file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".outcomes." + code +
+            "': expected a status such as \"409\" or \"4xx\" set to \"delivered\", \"retry\" or \"failed\""};
       }
       ep.outcomes[code] = *value;
     }
@@ -362,7 +364,8 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   if (!kLevels.count(n.level)) return r.error("level", "expected SUCCESS, INFO, WARNING or ERROR");
   if (const toml::node* rc = r.get("recipients")) {
     const toml::table* rt = rc->as_table();
-    if (!rt) return r.error("recipients", "expected a table such as { identity = true, roles = [\"Security\"] }");
+    if (!rt)
+      return r.error("recipients", "expected a table such as { identity = true, roles = [\"Security\"] }");
     HERALD_TRY(load_recipients(file, cfg.dir, *rt, prefix + ".recipients", n.recipients));
   }
   HERALD_TRY(r.string("endpoint", n.endpoint, true));
@@ -370,7 +373,8 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   HERALD_TRY(r.boolean("enabled", n.enabled));
   HERALD_TRY(r.no_unknown_keys());
   if (n.on.empty() && n.entity.empty()) {
-    return r.error("on", "a notification needs 'on' (a lifecycle event name) or 'entity' (with 'action' or 'actions')");
+    return r.error(
+        "on", "a notification needs 'on' (a lifecycle event name) or 'entity' (with 'action' or 'actions')");
   }
   if (!n.action.empty() && !n.actions.empty() &&
       std::find(n.actions.begin(), n.actions.end(), n.action) == n.actions.end()) {

@@ -20,8 +20,8 @@ struct EndpointConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   bool tls_verify = true;
   std::string ca_file;
-  std::string client_cert;  // mutual TLS: PEM certificate ...
-  std::string client_key;   // ... and its key
+  std::string client_cert;                                   // mutual TLS: PEM certificate ...
+  std::string client_key;                                    // ... and its key
   std::vector<std::pair<std::string, std::string>> headers;  // added to every request
   // Host-side override of the plugin's judgement, by status code ("409")
   // or class ("4xx"): "delivered", "retry" or "failed".
@@ -51,7 +51,7 @@ struct NotificationConfig {
   std::vector<std::string> actions;  // allow-list, upper-case; empty: all
   std::string rule;                  // see docs/rules.md
   int rule_line = 0;
-  std::string script;  // absolute path of a Lua rule script; wins over `rule`
+  std::string script;           // absolute path of a Lua rule script; wins over `rule`
   std::string form_projection;  // only events whose formProjection attribute equals this
   std::string system;           // only events whose system attribute or key equals this
   std::string topic;

@@ -222,9 +222,23 @@ class Command {
       return fail("outbox row " + std::to_string(*id) + ": " + rows->front().error);
     const Event& event = rows->front().event;
     const auto* endpoint = runtime.endpoint(ncfg->endpoint);
-    auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event);
+    // The Rule.* values this notification would carry for the event.
+    std::vector<std::string> errors;
+    nlohmann::json rule = {{"topic", ncfg->topic}, {"level", ncfg->level}, {"notification", ncfg->name}};
+    bool matched = false;
+    for (auto& m : runtime.matcher().match(event, errors)) {
+      if (runtime.config().notifications[m.index].name == *name) {
+        rule = m.rule;
+        matched = true;
+      }
+    }
+    for (const auto& e : errors) err_ << "warning: " << e << "\n";
+    if (!matched)
+      err_ << "note: event " << *id << " does not trigger '" << *name << "'; rendering it anyway\n";
+    nlohmann::json extra = {{"Rule", rule}};
+    auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event, &extra);
     if (!rendered) return fail(rendered.error().message);
-    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event);
+    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event, rule);
     auto built = runtime.channel(ncfg->endpoint)->build(msg.get());
     if (built.result != HERALD_BUILD_OK) return fail("plugin: " + built.error);
     json headers = json::object();
@@ -334,7 +348,8 @@ class Command {
       out_ << "  attempt " << at.number << " at " << iso_time(at.started_at) << ": " << at.outcome;
       if (at.http_status) out_ << ", HTTP " << *at.http_status;
       out_ << ", " << (at.finished_at - at.started_at) << " ms";
-      if (!at.error.empty()) out_ << ", " << (at.error_class.empty() ? "" : at.error_class + ": ") << at.error;
+      if (!at.error.empty())
+        out_ << ", " << (at.error_class.empty() ? "" : at.error_class + ": ") << at.error;
       out_ << "\n";
       if (!at.response.empty()) out_ << "    response: " << at.response << "\n";
     }

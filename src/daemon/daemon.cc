@@ -60,8 +60,9 @@ Status Daemon::reload() {
   // and the open connections: changing them needs a restart.
   if (next->config().state_db != runtime_->config().state_db ||
       next->config().outbox_db != runtime_->config().outbox_db) {
-    std::string msg = "reload refused: [daemon] state_db and [outbox] database cannot change while heraldd runs; "
-                      "restart instead";
+    std::string msg =
+        "reload refused: [daemon] state_db and [outbox] database cannot change while heraldd runs; "
+        "restart instead";
     spdlog::error("{}", msg);
     return Error{msg};
   }
@@ -271,13 +272,15 @@ void Daemon::start_attempt(state::NotificationRow row) {
   int64_t started = now_ms();
   auto event = store_.event(row.event_id);
   if (!event || !event.value()) {
-    finish(row, started, {HERALD_OUTCOME_FAILED, "event " + std::to_string(row.event_id) + " is missing", "state"});
+    finish(row, started,
+           {HERALD_OUTCOME_FAILED, "event " + std::to_string(row.event_id) + " is missing", "state"});
     return;
   }
   const config::EndpointConfig* endpoint = runtime_->endpoint(row.endpoint);
   plugin::Channel* channel = runtime_->channel(row.endpoint);
   if (!endpoint || !channel) {
-    finish(row, started, {HERALD_OUTCOME_FAILED, "endpoint '" + row.endpoint + "' is no longer configured", "config"});
+    finish(row, started,
+           {HERALD_OUTCOME_FAILED, "endpoint '" + row.endpoint + "' is no longer configured", "config"});
     return;
   }
 
@@ -332,7 +335,7 @@ void Daemon::start_attempt(state::NotificationRow row) {
 
   ++in_flight_;
   http_.send(std::move(req), [this, row = std::move(row), started, message, channel,
-                               keep_alive = runtime_](net::HttpResponse resp) {
+                              keep_alive = runtime_](net::HttpResponse resp) {
     // The channel and endpoint belong to the runtime the attempt started
     // with, which stays alive until here even across a reload.
     const config::EndpointConfig& ep = *keep_alive->endpoint(row.endpoint);

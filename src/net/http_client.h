@@ -33,8 +33,8 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds timeout{30000};  // whole transfer
   std::chrono::milliseconds connect_timeout{10000};
-  bool tls_verify = true;                                         // false => VERIFYPEER=0, VERIFYHOST=0
-  std::string ca_file;                                            // optional CURLOPT_CAINFO
+  bool tls_verify = true;   // false => VERIFYPEER=0, VERIFYHOST=0
+  std::string ca_file;      // optional CURLOPT_CAINFO
   std::string client_cert;  // PEM client certificate for mutual TLS (CURLOPT_SSLCERT)
   std::string client_key;   // its PEM private key (CURLOPT_SSLKEY)
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password

@@ -63,8 +63,8 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const config::Config& config) {
     Entry entry;
     entry.config = &n;
     entry.index = i;
-    std::string where = config.path + ":" + std::to_string(n.rule_line ? n.rule_line : n.line) + ": key 'notification[" +
-                        std::to_string(i) + "].";
+    std::string where = config.path + ":" + std::to_string(n.rule_line ? n.rule_line : n.line) +
+                        ": key 'notification[" + std::to_string(i) + "].";
     if (!n.rule.empty()) {
       auto rule = Rule::parse(n.rule);
       if (!rule) return Error{where + "rule': " + rule.error().message + " in \"" + n.rule + "\""};
@@ -77,7 +77,8 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const config::Config& config) {
     }
     if (!n.recipients.script.empty()) {
       auto script = Script::load(n.recipients.script);
-      if (!script) return Error{script.error().message + " (recipients script of notification '" + n.name + "')"};
+      if (!script)
+        return Error{script.error().message + " (recipients script of notification '" + n.name + "')"};
       entry.recipients_script = std::move(script.value());
     }
     m->entries_.push_back(std::move(entry));
@@ -88,7 +89,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const config::Config& config) {
     if (!n.on.empty()) {
       m->add_to(m->by_name_[n.on], i);
     } else if (!n.action.empty()) {
-      m->add_to(m->by_entity_action_[lower(n.entity) + "\n" + n.action], i);
+      m->add_to(m->by_entity_action_[lower(n.entity) + "\n" + upper(n.action)], i);
     } else {
       m->add_to(m->by_entity_[lower(n.entity)], i);
     }
@@ -147,7 +148,8 @@ std::vector<Match> Matcher::match(const Event& event, std::vector<std::string>& 
 
 std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::vector<std::string>& errors) {
   const auto& n = *entry.config;
-  if (!n.actions.empty() && std::find(n.actions.begin(), n.actions.end(), upper(event.action)) == n.actions.end()) {
+  if (!n.actions.empty() &&
+      std::find(n.actions.begin(), n.actions.end(), upper(event.action)) == n.actions.end()) {
     return std::nullopt;
   }
   if (!n.form_projection.empty() && attribute_text(event, "formProjection") != n.form_projection) {

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
 #include <nlohmann/json.hpp>
+#include "common/result.h"
 
 #include "db/sqlite.h"
 #include "outbox/event.h"

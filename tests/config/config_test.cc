@@ -160,13 +160,15 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Config, ReadsNotificationRuleFieldsAndSplitsTheManualsActionList) {
   TempDir dir;
-  write_file(dir.file("h.toml"),
-             "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
-             "[recipients]\nidentity_key = \"IdentityID\"\n"
-             "[[notification]]\nname = \"n\"\nentity = \"policy\"\nactions = [\"enable;DISABLE;UPDATE\", \"DELETE\"]\n"
-             "rule = \"firstName:John->Johny\"\ntopic = \"hr\"\nlevel = \"warning\"\n"
-             "recipients = { identity = true, manager = true, identities = [\"7\"], roles = [\"Security\"] }\n"
-             "endpoint = \"a\"\n");
+  write_file(
+      dir.file("h.toml"),
+      "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+      "[recipients]\nidentity_key = \"IdentityID\"\n"
+      "[[notification]]\nname = \"n\"\nentity = \"policy\"\nactions = [\"enable;DISABLE;UPDATE\", "
+      "\"DELETE\"]\n"
+      "rule = \"firstName:John->Johny\"\ntopic = \"hr\"\nlevel = \"warning\"\n"
+      "recipients = { identity = true, manager = true, identities = [\"7\"], roles = [\"Security\"] }\n"
+      "endpoint = \"a\"\n");
   auto cfg = load(dir.file("h.toml"));
   ASSERT_TRUE(cfg) << cfg.error().message;
   const auto& n = cfg->notifications.at(0);

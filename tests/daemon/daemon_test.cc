@@ -270,18 +270,21 @@ TEST_F(DaemonReloadTest, BrokenFileKeepsTheOldSetRunningAndAFixIsPickedUp) {
   ASSERT_FALSE(refused);
   EXPECT_THAT(refused.error().message, HasSubstr("person_added.xml:2: XML error"));
   EXPECT_EQ(daemon.reloads(), 0u);
-  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"a"})");
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"a"})");
   ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 1; }));
   EXPECT_EQ(sink.requests()[0].target, "/api/people/a/added");
 
   // Fixed, with a second notification for the same event: both are sent.
   test::write_file(dir_.file("person_added.xml"), good_mapping);
-  std::string toml = test::read_file(cfg) +
-                     "\n[[notification]]\nname = \"Audit\"\non = \"REST Person Added\"\nendpoint = \"pacs\"\n";
+  std::string toml =
+      test::read_file(cfg) +
+      "\n[[notification]]\nname = \"Audit\"\non = \"REST Person Added\"\nendpoint = \"pacs\"\n";
   test::write_file(cfg, toml);
   ASSERT_TRUE(daemon.reload());
   EXPECT_EQ(daemon.reloads(), 1u);
-  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"b"})");
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"b"})");
   ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 3; }));
   auto reqs = sink.requests();
   std::vector<std::string> targets = {reqs[1].target, reqs[2].target};
@@ -310,7 +313,8 @@ namespace {
 
 class DaemonEndpointTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Daemon> start(boost::asio::io_context& io, const std::string& url, const std::string& endpoint_extra,
+  std::unique_ptr<Daemon> start(boost::asio::io_context& io, const std::string& url,
+                                const std::string& endpoint_extra,
                                 std::vector<std::string> schedule = {"1s"}) {
     test::Scenario s;
     s.sink_url = url;
@@ -325,7 +329,8 @@ class DaemonEndpointTest : public ::testing::Test {
     EXPECT_TRUE(d) << d.error().message;
     if (!d) return nullptr;
     EXPECT_TRUE(d.value()->start());
-    test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"e1"})");
+    test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       R"({"PersonID":"e1"})");
     return std::move(d.value());
   }
   test::TempDir dir_;
@@ -407,6 +412,57 @@ TEST_F(DaemonEndpointTest, TransportErrorIsClassifiedOnTheAttempt) {
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].error_class, "connect");
   EXPECT_FALSE(attempts[0].http_status.has_value());
+}
+
+}  // namespace
+}  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+TEST(DaemonRules, RuleValuesReachTheMappingAndEachMatchingConfigurationSends) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.extra_toml =
+      "\n[[notification]]\nname = \"Email changed\"\nentity = \"identity\"\naction = \"UPDATE\"\n"
+      "rule = \"email:CHANGED\"\ntopic = \"accounts\"\nlevel = \"WARNING\"\nendpoint = \"pacs\"\n"
+      "mapping = \"rule.xml\"\n"
+      "\n[[notification]]\nname = \"Badge green\"\nentity = \"identity\"\naction = \"UPDATE\"\n"
+      "rule = \"EAV:badge:*->green\"\nendpoint = \"pacs\"\nmapping = \"rule.xml\"\n"
+      "\n[[notification]]\nname = \"Never\"\nentity = \"identity\"\naction = \"UPDATE\"\n"
+      "rule = \"phone:CHANGED\"\nendpoint = \"pacs\"\n";
+  std::string cfg = test::write_scenario(dir, s);
+  test::write_file(dir.file("rule.xml"), R"(<Notification>
+  <Endpoint Verb="POST" URL="/changes/{Rule.attribute}" />
+  <Body>
+    <Property JPath="was"><Source Retrieval="Rule" Field="old" /></Property>
+    <Property JPath="now"><Source Retrieval="Rule" Field="new" /></Property>
+    <Property JPath="topic"><Source Retrieval="Rule" Field="topic" Default="none" /></Property>
+    <Property JPath="level"><Source Retrieval="Rule" Field="level" /></Property>
+  </Body>
+</Notification>
+)");
+  test::append_event(dir.file("producer.db"), "identity", "UPDATE", "", R"({"PersonID":"7"})",
+                     R"({"email":"a@x","eav":{"badge":"blue"}})",
+                     R"({"email":"b@x","eav":{"badge":"green"}})");
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  ASSERT_TRUE(
+      run_until(io, [&] { return d.value()->store().list(state::State::Delivered, 10)->size() == 2; }));
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  std::map<std::string, nlohmann::json> by_target;
+  for (const auto& r : reqs) by_target[r.target] = nlohmann::json::parse(r.body);
+  ASSERT_EQ(by_target.count("/api/changes/email"), 1u);
+  EXPECT_EQ(by_target["/api/changes/email"],
+            nlohmann::json({{"was", "a@x"}, {"now", "b@x"}, {"topic", "accounts"}, {"level", "WARNING"}}));
+  ASSERT_EQ(by_target.count("/api/changes/EAV%3Abadge"), 1u);
+  EXPECT_EQ(by_target["/api/changes/EAV%3Abadge"]["now"], "green");
+  EXPECT_EQ(by_target["/api/changes/EAV%3Abadge"]["level"], "INFO");
 }
 
 }  // namespace

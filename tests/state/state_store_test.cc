@@ -44,9 +44,10 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
     // Turn the file back into a version 1 database.
     auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
     ASSERT_TRUE(raw);
-    ASSERT_TRUE(raw->exec("ALTER TABLE notifications DROP COLUMN rule; "
-                          "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
-                          "PRAGMA user_version = 1;"));
+    ASSERT_TRUE(raw->exec(
+        "ALTER TABLE notifications DROP COLUMN rule; "
+        "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
+        "PRAGMA user_version = 1;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
@@ -157,8 +158,8 @@ TEST_F(StateStoreTest, RetryAndCancelApplyOnlyWhereTheyMakeSense) {
   auto row = store_->claim_due(100, 1).value().at(0);
   EXPECT_FALSE(store_->cancel(row.id, 200).value());  // in flight
   ASSERT_TRUE(store_->save_payload(row.id, "{}"));
-  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", "", "http"}, State::Failed,
-                                     std::nullopt, "HTTP 404"));
+  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", "", "http"},
+                                     State::Failed, std::nullopt, "HTTP 404"));
   EXPECT_TRUE(store_->retry_now(row.id, 300).value());
   auto got = store_->get(row.id).value();
   EXPECT_EQ(got->state, State::Pending);
