@@ -81,7 +81,9 @@ void Daemon::watch_configuration() {
   config_watched_ = true;
   std::vector<std::string> files = {runtime_->config().path};
   for (const auto& n : runtime_->config().notifications) {
-    if (!n.mapping.empty()) files.push_back(n.mapping);
+    for (const std::string* f : {&n.mapping, &n.script, &n.recipients.script}) {
+      if (!f->empty()) files.push_back(*f);
+    }
   }
   if (!config_watcher_.watch(files)) spdlog::warn("cannot watch the configuration files; reload with SIGHUP");
 }
