@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
+#include "db/sqlite.h"
 #include "support/daemon_fixture.h"
 #include "tools/http_sink.h"
 
@@ -463,6 +464,62 @@ TEST(DaemonRules, RuleValuesReachTheMappingAndEachMatchingConfigurationSends) {
   ASSERT_EQ(by_target.count("/api/changes/EAV%3Abadge"), 1u);
   EXPECT_EQ(by_target["/api/changes/EAV%3Abadge"]["now"], "green");
   EXPECT_EQ(by_target["/api/changes/EAV%3Abadge"]["level"], "INFO");
+}
+
+}  // namespace
+}  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+TEST(DaemonRender, ProducerDatabaseErrorLeavesTheNotificationWaitingThenItIsDelivered) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.retry_schedule = {"300ms"};
+  s.extra_toml =
+      "\n[[notification]]\nname = \"Device\"\non = \"DeviceEvent\"\nendpoint = \"pacs\"\nmapping = "
+      "\"device.xml\"\n";
+  std::string cfg = test::write_scenario(dir, s);
+  {
+    auto db = db::Database::open(dir.file("producer.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(
+        db->exec("CREATE TABLE devices (DeviceID TEXT, Serial TEXT); INSERT INTO devices VALUES ('d1', "
+                 "'SN-1'); CREATE VIEW vDevices AS SELECT DeviceID, Serial FROM devices;"));
+  }
+  test::write_file(dir.file("device.xml"), R"(<Notification>
+  <DataSources><DataSource ID="Devices" View="vDevices" Lookup="DeviceID" /></DataSources>
+  <Endpoint URL="/devices/{Devices.Serial}" />
+  <Body><Property JPath="sn"><Source Retrieval="Devices" Field="Serial" /></Property></Body>
+</Notification>
+)");
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  auto& store = d.value()->store();
+  {
+    // The producer changes its schema under Herald's feet...
+    auto db = db::Database::open(dir.file("producer.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(db->exec("DROP VIEW vDevices"));
+  }
+  test::append_event(dir.file("producer.db"), "device", "UPDATE", "DeviceEvent", R"({"DeviceID":"d1"})");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(store, state::State::Waiting); }));
+  auto row = only_notification(store);
+  auto attempts = store.attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "retry");
+  EXPECT_EQ(attempts[0].error_class, "render");
+  EXPECT_THAT(attempts[0].error, HasSubstr("vDevices"));
+  {
+    // ... and puts it back: the next attempt goes through.
+    auto db = db::Database::open(dir.file("producer.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(db->exec("CREATE VIEW vDevices AS SELECT DeviceID, Serial FROM devices;"));
+  }
+  ASSERT_TRUE(run_until(io, [&] { return in_state(store, state::State::Delivered); }));
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].target, "/api/devices/SN-1");
 }
 
 }  // namespace
