@@ -97,6 +97,8 @@ json notification_json(const state::NotificationRow& r) {
                              : json();
   j["last_status"] = r.last_status ? json(*r.last_status) : json();
   j["last_error"] = r.last_error ? json(*r.last_error) : json();
+  j["rule"] = r.rule;
+  j["recipients"] = r.recipients;
   return j;
 }
 
@@ -344,6 +346,13 @@ class Command {
       out_ << "  next:       " << iso_time(r.next_attempt_at) << "\n";
     }
     if (r.last_error) out_ << "  last error: " << *r.last_error << "\n";
+    if (r.rule.is_object() && r.rule.contains("rule")) out_ << "  rule:       " << r.rule.dump() << "\n";
+    if (r.recipients.is_array()) {
+      out_ << "  recipients:";
+      for (const auto& rc : r.recipients)
+        out_ << " " << rc.value("address", "") << " (" << rc.value("identity", "") << ")";
+      out_ << "\n";
+    }
     for (const auto& at : attempts.value()) {
       out_ << "  attempt " << at.number << " at " << iso_time(at.started_at) << ": " << at.outcome;
       if (at.http_status) out_ << ", HTTP " << *at.http_status;

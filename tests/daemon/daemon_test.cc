@@ -524,3 +524,55 @@ TEST(DaemonRender, ProducerDatabaseErrorLeavesTheNotificationWaitingThenItIsDeli
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+// Builds a producer database from the demo SQL (people, managers, roles).
+void create_demo_producer(const std::string& path) {
+  test::create_producer_db(path);
+  auto db = db::Database::open(path, db::Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec(test::read_file(std::string(HERALD_SOURCE_DIR) + "/config/demo/producer.sql")));
+}
+
+TEST(DaemonRecipients, ResolvedRecipientsAreStoredWithTheNotification) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  test::write_file(dir.file("extra.lua"), "return { 2 }\n");
+  s.extra_toml =
+      "\n[[notification]]\nname = \"Email changed\"\nentity = \"identity\"\naction = \"UPDATE\"\n"
+      "rule = \"email:CHANGED\"\nendpoint = \"pacs\"\n"
+      "recipients = { identity = true, manager = true, roles = [\"Security\"], script = \"extra.lua\" }\n"
+      "\n[[notification]]\nname = \"Nobody\"\nentity = \"identity\"\naction = \"UPDATE\"\nendpoint = "
+      "\"pacs\"\n"
+      "recipients = { roles = [\"Auditors\"] }\n";
+  std::string cfg = test::write_scenario(dir, s);
+  create_demo_producer(dir.file("producer.db"));
+  test::append_event(dir.file("producer.db"), "identity", "UPDATE", "", R"({"PersonID":3})",
+                     R"({"email":"a@x"})", R"({"email":"b@x"})");
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  auto& store = d.value()->store();
+  ASSERT_TRUE(run_until(io, [&] { return store.list(state::State::Delivered, 10)->size() == 2; }));
+  std::map<std::string, std::vector<std::string>> ids;
+  auto rows = store.list(std::nullopt, 10).value();
+  for (const auto& row : rows) {
+    ASSERT_TRUE(row.recipients.is_array()) << row.notification;
+    for (const auto& r : row.recipients) ids[row.notification].push_back(r["identity"].get<std::string>());
+  }
+  // Zoë (3) herself; her managers Owen (2) and Hana (1); the Security role's
+  // living members Hana (1) and Rafael (4); Owen again from the script.
+  std::vector<std::string> zoe = ids["Email changed"];
+  std::sort(zoe.begin(), zoe.end());
+  EXPECT_EQ(zoe, (std::vector<std::string>{"1", "2", "3", "4"}));
+  // An empty role falls back to the administrators.
+  EXPECT_EQ(ids["Nobody"], (std::vector<std::string>{"1"}));
+}
+
+}  // namespace
+}  // namespace herald::daemon
