@@ -376,10 +376,10 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
     return r.error(
         "on", "a notification needs 'on' (a lifecycle event name) or 'entity' (with 'action' or 'actions')");
   }
-  if (!n.action.empty() && !n.actions.empty() &&
-      std::find(n.actions.begin(), n.actions.end(), n.action) == n.actions.end()) {
-    return r.error("actions", "does not allow the notification's own action '" + n.action + "'");
+  if (!n.action.empty() && !n.actions.empty()) {
+    return r.error("actions", "give either 'action' or 'actions', not both");
   }
+  if (n.topic.empty()) n.topic = n.name;
   if (!cfg.endpoints.count(n.endpoint)) return r.error("endpoint", "no endpoint named '" + n.endpoint + "'");
   if (cfg.find_notification(n.name)) return r.error("name", "duplicate notification name '" + n.name + "'");
   if (!n.mapping.empty()) {
@@ -389,6 +389,10 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   if (!n.script.empty()) {
     n.script = resolve(cfg.dir, n.script);
     if (!fs::is_regular_file(n.script)) return r.error("script", "no script file '" + n.script + "'");
+    if (!n.rule.empty()) {
+      cfg.warnings.push_back(file + ":" + std::to_string(n.line) + ": notification '" + n.name +
+                             "' has both a script and a rule: only the script is evaluated");
+    }
   }
   cfg.notifications.push_back(std::move(n));
   return {};

@@ -185,11 +185,11 @@ std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::ve
   if (entry.recipients_script) {
     auto ids = entry.recipients_script->evaluate_recipients(event);
     if (!ids) {
-      errors.push_back("notification '" + n.name + "' for event " + std::to_string(event.id) +
-                       ": recipients script ignored: " + ids.error().message);
-    } else {
-      m.script_recipients = std::move(ids.value());
+      errors.push_back("notification '" + n.name + "' skipped for event " + std::to_string(event.id) +
+                       ": recipients script failed: " + ids.error().message);
+      return std::nullopt;
     }
+    m.script_recipients = std::move(ids.value());
   }
   return m;
 }

@@ -34,9 +34,9 @@ class Matcher {
   // Compiles every rule and script; errors name the file, line and key.
   static Result<std::unique_ptr<Matcher>> build(const config::Config& config);
 
-  // Matches in configuration order. A configuration whose script fails is
-  // skipped and the reason (naming the script file and line) is appended to
-  // `errors`. Not const: scripts keep per-evaluation state.
+  // Matches in configuration order. A configuration whose rule script or
+  // recipients script fails is skipped for this event and the reason (naming
+  // the script file and line) is appended to `errors`. Not const: scripts keep per-evaluation state.
   std::vector<Match> match(const Event& event, std::vector<std::string>& errors);
 
   // How many configurations were evaluated for the last event (for tests

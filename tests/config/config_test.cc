@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "endpoint = \"x\"\nlevel = \"LOUD\"\n",
                 "7: key 'notification[0].level'"},
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
-                "name = \"n\"\nentity = \"identity\"\naction = \"UPDATE\"\nactions = [\"DELETE\"]\n"
+                "name = \"n\"\nentity = \"identity\"\naction = \"UPDATE\"\nactions = [\"UPDATE\"]\n"
                 "endpoint = \"a\"\n",
                 "9: key 'notification[0].actions'"},
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
