@@ -576,3 +576,36 @@ TEST(DaemonRecipients, ResolvedRecipientsAreStoredWithTheNotification) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+TEST(DaemonReloadRules, BrokenRuleIsRefusedAndTheOldRulesKeepDelivering) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.extra_toml =
+      "\n[[notification]]\nname = \"Email\"\nentity = \"identity\"\naction = \"UPDATE\"\nrule = "
+      "\"email:CHANGED\"\n"
+      "endpoint = \"pacs\"\n";
+  std::string cfg = test::write_scenario(dir, s);
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  std::string good = test::read_file(cfg);
+  std::string broken = good;
+  broken.replace(broken.find("email:CHANGED"), 13, "email:");
+  test::write_file(cfg, broken);
+  auto refused = d.value()->reload();
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("key 'notification[1].rule': column"));
+  test::append_event(dir.file("producer.db"), "identity", "UPDATE", "", R"({"PersonID":"1"})",
+                     R"({"email":"a"})", R"({"email":"b"})");
+  ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 1; }));
+  EXPECT_EQ(d.value()->reloads(), 0u);
+}
+
+}  // namespace
+}  // namespace herald::daemon
