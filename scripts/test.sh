@@ -20,7 +20,7 @@ run_suite() {
 status=0
 run_suite build || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan -DHERALD_SANITIZE=ON || status=1
+  run_suite build-asan -DHERALD_SANITIZE=ON -DHERALD_BUILD_BENCH=OFF || status=1
 
 if [[ $status -ne 0 ]]; then
   echo "=== FAILED: see the ctest summaries above"
