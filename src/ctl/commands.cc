@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "config/duration.h"
 #include "daemon/daemon.h"
 #include "daemon/runtime.h"
+#include "daemon/targets.h"
 #include "db/sqlite.h"
 #include "delivery/message.h"
 #include "state/state_store.h"
@@ -72,6 +74,20 @@ std::string iso_time(int64_t ms) {
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
   return out;
+}
+
+// "2026-11-22T10:00:00Z", "2026-11-22" (UTC), or a duration meaning that
+// long ago ("2h", "7d").
+std::optional<int64_t> parse_time(const std::string& s) {
+  if (auto d = config::parse_duration(s)) return daemon::now_ms() - d->count();
+  std::tm tm{};
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) {
+    tm = {};
+    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end || (*end && std::string_view(end) != "Z")) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
 }
 
 std::optional<int64_t> parse_id(const std::string& s) {
@@ -263,14 +279,37 @@ class Command {
     if (!st) return 1;
     auto counts = st->counts();
     if (!counts) return fail(counts.error().message);
+    auto endpoints = st->endpoint_status(daemon::now_ms());
+    if (!endpoints) return fail(endpoints.error().message);
     if (a.has("--json")) {
       json j = json::object();
       for (const auto& c : counts.value()) j[c.state] = c.count;
+      json eps = json::object();
+      for (const auto& e : endpoints.value()) {
+        eps[e.endpoint] = {{"counts", e.counts}, {"oldest_waiting_seconds", e.oldest_waiting_ms / 1000}};
+      }
+      j["endpoints"] = eps;
       out_ << j.dump() << "\n";
       return 0;
     }
     for (const auto& c : counts.value())
       out_ << std::left << std::setw(11) << c.state << " " << c.count << "\n";
+    if (!endpoints->empty()) {
+      out_ << "\n"
+           << std::left << std::setw(20) << "ENDPOINT" << std::setw(9) << "PENDING" << std::setw(9)
+           << "WAITING" << std::setw(11) << "DELIVERED" << std::setw(8) << "FAILED"
+           << "OLDEST WAITING\n";
+      for (const auto& e : endpoints.value()) {
+        auto count = [&](const char* k) {
+          auto it = e.counts.find(k);
+          return it == e.counts.end() ? int64_t{0} : it->second;
+        };
+        out_ << std::left << std::setw(20) << e.endpoint << std::setw(9)
+             << count("pending") + count("in_flight") << std::setw(9) << count("waiting") << std::setw(11)
+             << count("delivered") << std::setw(8) << count("failed")
+             << (e.oldest_waiting_ms ? std::to_string(e.oldest_waiting_ms / 1000) + " s" : "-") << "\n";
+      }
+    }
     return 0;
   }
 
@@ -366,8 +405,23 @@ class Command {
   }
 
   int retry_or_cancel(bool retry) {
-    Args a(inv_.args, {}, {});
+    Args a(inv_.args, retry ? std::vector<std::string>{"--since", "--endpoint"} : std::vector<std::string>{},
+           retry ? std::vector<std::string>{"--failed"} : std::vector<std::string>{});
     if (!a.bad.empty()) return fail(a.bad, 2);
+    if (a.has("--failed")) {
+      std::optional<int64_t> since;
+      if (auto t = a.get("--since")) {
+        since = parse_time(*t);
+        if (!since)
+          return fail("--since expects a time such as 2026-11-22T10:00:00Z or a duration such as 2h", 2);
+      }
+      auto st = store();
+      if (!st) return 1;
+      auto n = st->retry_failed(daemon::now_ms(), since, a.get("--endpoint"));
+      if (!n) return fail(n.error().message);
+      out_ << n.value() << " failed notification(s) will be sent again\n";
+      return 0;
+    }
     if (a.positional.size() != 1 || !parse_id(a.positional[0]))
       return fail("usage: " + inv_.command + " ID", 2);
     int64_t id = *parse_id(a.positional[0]);
@@ -384,6 +438,57 @@ class Command {
       return fail("no notification " + std::to_string(id));
     }
     out_ << "notification " << id << (retry ? " will be sent as soon as heraldd sees it\n" : " cancelled\n");
+    return 0;
+  }
+
+  int replay() {
+    Args a(inv_.args, {}, {});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    if (a.positional.size() != 1 || !parse_id(a.positional[0])) return fail("usage: replay EVENT_ID", 2);
+    int64_t id = *parse_id(a.positional[0]);
+    if (inv_.config_path.empty()) return fail("needs -c CONFIG", 2);
+    auto rt = daemon::Runtime::load(inv_.config_path);
+    if (!rt) {
+      err_ << rt.error().message << "\n";
+      return 1;
+    }
+    auto st = state::StateStore::open(rt.value()->config().state_db);
+    if (!st) return fail(st.error().message);
+    // The outbox has the event as the producer wrote it; Herald's own copy
+    // serves when the producer has pruned its outbox since.
+    std::optional<Event> event;
+    auto rows = rt.value()->outbox().read_after(id - 1, 1);
+    if (rows && !rows->empty() && rows->front().event.id == id && rows->front().error.empty()) {
+      event = rows->front().event;
+    } else if (auto kept = st->event(id); kept && kept.value()) {
+      event = *kept.value();
+    }
+    if (!event) return fail("no event " + std::to_string(id) + " in the outbox or the state database");
+    std::vector<std::string> warnings;
+    auto targets = daemon::targets_for(*rt.value(), *event, warnings);
+    for (const auto& w : warnings) err_ << "warning: " << w << "\n";
+    if (!targets) return fail(targets.error().message);
+    state::IngestItem item;
+    item.event = *event;
+    item.targets = std::move(targets.value());
+    auto created = st->replay(item, daemon::now_ms());
+    if (!created) return fail(created.error().message);
+    out_ << created.value() << " notification(s) created for event " << id << "\n";
+    return 0;
+  }
+
+  int prune() {
+    Args a(inv_.args, {"--delivered-before"}, {});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    auto t = a.get("--delivered-before");
+    auto before = t ? parse_time(*t) : std::nullopt;
+    if (!before)
+      return fail("usage: prune --delivered-before TIME (2026-11-01, 2026-11-01T00:00:00Z or 30d)", 2);
+    auto st = store();
+    if (!st) return 1;
+    auto n = st->prune_delivered_before(*before);
+    if (!n) return fail(n.error().message);
+    out_ << n.value() << " delivered or cancelled notification(s) removed\n";
     return 0;
   }
 
@@ -405,6 +510,10 @@ void usage(std::ostream& out) {
          "  list [--state S] [--limit N] [--json]     recent notifications\n"
          "  show ID [--json]                          one notification with every attempt\n"
          "  retry ID                                  send a waiting, failed or cancelled notification now\n"
+         "  retry --failed [--since TIME] [--endpoint E]\n"
+         "                                            send every matching failed notification again\n"
+         "  replay EVENT_ID                           fresh notifications for an event seen before\n"
+         "  prune --delivered-before TIME             remove delivered and cancelled notifications\n"
          "  cancel ID                                 stop sending a notification\n"
          "  sink --listen HOST:PORT [--status N] [--statuses 503,200] [--delay MS] [--max-requests N]\n"
          "                                            accept HTTP requests, answer, and print each one\n";
@@ -421,6 +530,8 @@ int run(const Invocation& inv, std::ostream& out, std::ostream& err) {
   if (cmd == "show") return c.show();
   if (cmd == "retry") return c.retry_or_cancel(true);
   if (cmd == "cancel") return c.retry_or_cancel(false);
+  if (cmd == "replay") return c.replay();
+  if (cmd == "prune") return c.prune();
   if (cmd == "sink") return tools::run_sink_command(inv.args);
   err << "heraldctl: unknown command '" << cmd << "'\n";
   usage(err);

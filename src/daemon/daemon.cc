@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "daemon/targets.h"
 #include "delivery/message.h"
 
 namespace herald::daemon {
@@ -182,37 +183,12 @@ void Daemon::ingest() {
       items.push_back(std::move(item));
       continue;
     }
-    std::vector<std::string> errors;
-    auto matches = runtime_->matcher().match(item.event, errors);
-    for (const auto& e : errors) spdlog::error("{}", e);
-    for (auto& m : matches) {
-      const auto& n = cfg.notifications[m.index];
-      nlohmann::json recipients;
-      if (n.recipients.any() && runtime_->recipients()) {
-        rules::RecipientSpec spec;
-        spec.identity = n.recipients.identity;
-        spec.manager = n.recipients.manager;
-        spec.identities = n.recipients.identities;
-        spec.roles = n.recipients.roles;
-        auto resolved = runtime_->recipients()->resolve(spec, item.event, m.script_recipients);
-        for (const auto& why : runtime_->recipients()->dropped()) {
-          spdlog::warn("notification '{}' for event {}: {}", n.name, item.event.id, why);
-        }
-        if (!resolved) {
-          // A busy producer database clears by itself: ingest this batch again later.
-          if (resolved.error().transient) return retry_later("recipients: " + resolved.error().message);
-          spdlog::error("notification '{}' for event {}: no recipients: {}", n.name, item.event.id,
-                        resolved.error().message);
-          recipients = nlohmann::json::array();
-        } else {
-          recipients = nlohmann::json::array();
-          for (const auto& r : resolved.value()) {
-            recipients.push_back({{"identity", r.identity}, {"address", r.address}, {"name", r.name}});
-          }
-        }
-      }
-      item.targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients));
-    }
+    std::vector<std::string> warnings;
+    auto targets = targets_for(*runtime_, item.event, warnings);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+    // A busy producer database clears by itself: ingest this batch again later.
+    if (!targets) return retry_later(targets.error().message);
+    item.targets = std::move(targets.value());
     items.push_back(std::move(item));
   }
   int64_t last_id = items.back().event.id;

@@ -187,10 +187,7 @@ Result<int64_t> StateStore::cursor(const std::string& source) {
   return *row ? st->column_int(0) : int64_t{0};
 }
 
-Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor,
-                                   const std::vector<IngestItem>& items, int64_t now_ms) {
-  auto tx = db::Transaction::begin(db_);
-  if (!tx) return tx.error();
+Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, int64_t now_ms) {
   auto ev = db_.prepare(
       "INSERT OR IGNORE INTO events (id, entity, action, name, keys, old_values, new_values, occurred_at, "
       "ingested_at, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
@@ -227,13 +224,22 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
       ++created;
     }
   }
+  return created;
+}
+
+Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor,
+                                   const std::vector<IngestItem>& items, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto created = insert_items(items, now_ms);
+  if (!created) return created.error();
   auto cur = db_.prepare(
       "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
       "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
   if (!cur) return cur.error();
   if (auto s = cur->bind(1, source).bind(2, new_cursor).run(); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
-  return created;
+  return created.value();
 }
 
 Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit) {
@@ -468,6 +474,70 @@ Result<std::vector<std::pair<int64_t, std::string>>> StateStore::rejected(int li
     if (!r) return r.error();
     if (!*r) break;
     out.emplace_back(st->column_int(0), st->column_text(1));
+  }
+  return out;
+}
+
+Result<int64_t> StateStore::replay(const IngestItem& item, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto created = insert_items({item}, now_ms);
+  if (!created) return created.error();
+  if (auto s = tx->commit(); !s) return s.error();
+  return created.value();
+}
+
+Result<int64_t> StateStore::retry_failed(int64_t now_ms, std::optional<int64_t> since_ms,
+                                         const std::optional<std::string>& endpoint) {
+  auto st = db_.prepare(
+      "UPDATE notifications SET state = 'pending', next_attempt_at = ?1, updated_at = ?1, payload = NULL "
+      "WHERE state = 'failed' AND (?2 IS NULL OR updated_at >= ?2) AND (?3 IS NULL OR endpoint = ?3)");
+  if (!st) return st.error();
+  st->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint);
+  if (auto s = st->run(); !s) return s.error();
+  return static_cast<int64_t>(db_.changes());
+}
+
+Result<int64_t> StateStore::prune_delivered_before(int64_t before_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  std::string doomed =
+      "SELECT id FROM notifications WHERE state IN ('delivered', 'cancelled') AND updated_at < " +
+      std::to_string(before_ms);
+  if (auto s = db_.exec("DELETE FROM attempts WHERE notification_id IN (" + doomed + ")"); !s)
+    return s.error();
+  if (auto s = db_.exec("DELETE FROM notifications WHERE id IN (" + doomed + ")"); !s) return s.error();
+  int64_t removed = db_.changes();
+  // Events nobody refers to any more go too; rejected rows stay for operators.
+  if (auto s = db_.exec("DELETE FROM events WHERE status = 'accepted' AND id NOT IN "
+                        "(SELECT event_id FROM notifications)");
+      !s) {
+    return s.error();
+  }
+  if (auto s = tx->commit(); !s) return s.error();
+  return removed;
+}
+
+Result<std::vector<EndpointStatus>> StateStore::endpoint_status(int64_t now_ms) {
+  auto st = db_.prepare(
+      "SELECT endpoint, state, COUNT(*), MIN(created_at) FROM notifications GROUP BY endpoint, state ORDER "
+      "BY "
+      "endpoint");
+  if (!st) return st.error();
+  std::vector<EndpointStatus> out;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    std::string endpoint = st->column_text(0);
+    if (out.empty() || out.back().endpoint != endpoint) out.push_back({endpoint, {}, 0});
+    std::string state = st->column_text(1);
+    out.back().counts[state] = st->column_int(2);
+    // The oldest notification still owed to this endpoint.
+    if (state == "pending" || state == "waiting" || state == "in_flight") {
+      int64_t age = now_ms - st->column_int(3);
+      out.back().oldest_waiting_ms = std::max(out.back().oldest_waiting_ms, age);
+    }
   }
   return out;
 }

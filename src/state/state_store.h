@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,6 +69,12 @@ struct IngestItem {
   std::vector<Target> targets;
 };
 
+struct EndpointStatus {
+  std::string endpoint;
+  std::map<std::string, int64_t> counts;  // by state
+  int64_t oldest_waiting_ms = 0;          // age of the oldest pending, waiting or in-flight notification
+};
+
 struct StateCount {
   std::string state;
   int64_t count = 0;
@@ -102,6 +109,16 @@ class StateStore {
   // exist or is in a state the action does not apply to.
   Result<bool> retry_now(int64_t id, int64_t now_ms);
   Result<bool> cancel(int64_t id, int64_t now_ms);
+  // Failed notifications (updated since `since_ms`, for `endpoint` when
+  // given) become due now and are rendered anew. Returns how many.
+  Result<int64_t> retry_failed(int64_t now_ms, std::optional<int64_t> since_ms,
+                               const std::optional<std::string>& endpoint);
+  // Fresh notifications for an event seen before; the cursor does not move.
+  Result<int64_t> replay(const IngestItem& item, int64_t now_ms);
+  // Removes delivered and cancelled notifications last updated before the
+  // time, their attempts, and events left without notifications.
+  Result<int64_t> prune_delivered_before(int64_t before_ms);
+  Result<std::vector<EndpointStatus>> endpoint_status(int64_t now_ms);
 
   Result<std::vector<StateCount>> counts();
   Result<std::vector<NotificationRow>> list(std::optional<State> state, int limit);
@@ -117,6 +134,7 @@ class StateStore {
  private:
   explicit StateStore(db::Database db) : db_(std::move(db)) {}
   Status migrate();
+  Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms);
 
   db::Database db_;
   int schema_version_ = 0;

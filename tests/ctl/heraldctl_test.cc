@@ -146,3 +146,59 @@ TEST(Heraldctl, BadUsageExitsTwo) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(HeraldctlOperations, ReplayRetryFailedPruneAndStatusPerEndpoint) {
+  tools::SinkOptions opts;
+  opts.statuses = {404};
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  std::string heraldd = std::string(HERALDD_PATH) + " --config " + cfg + " --drain";
+  for (const char* id : {"A", "B"}) {
+    ASSERT_EQ(
+        run_process(ctl(cfg, std::string("emit --entity identity --action CREATE --name 'REST Person Added' "
+                                         "--key PersonID=") +
+                                 id))
+            .exit_code,
+        0);
+  }
+  ASSERT_EQ(run_process(heraldd).exit_code, 0);  // first answer 404: one failed, one delivered
+
+  auto s = nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output);
+  EXPECT_EQ(s["failed"], 1);
+  EXPECT_EQ(s["endpoints"]["pacs"]["counts"]["failed"], 1);
+  EXPECT_EQ(s["endpoints"]["pacs"]["counts"]["delivered"], 1);
+  EXPECT_THAT(run_process(ctl(cfg, "status")).output, HasSubstr("ENDPOINT"));
+
+  auto none = run_process(ctl(cfg, "retry --failed --endpoint elsewhere"));
+  ASSERT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_THAT(none.output, HasSubstr("0 failed notification(s)"));
+  auto retried = run_process(ctl(cfg, "retry --failed --since 1h --endpoint pacs"));
+  ASSERT_EQ(retried.exit_code, 0) << retried.output;
+  EXPECT_THAT(retried.output, HasSubstr("1 failed notification(s) will be sent again"));
+  ASSERT_EQ(run_process(heraldd).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output)["delivered"], 2);
+
+  auto replay = run_process(ctl(cfg, "replay 1"));
+  ASSERT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_THAT(replay.output, HasSubstr("1 notification(s) created for event 1"));
+  ASSERT_EQ(run_process(heraldd).exit_code, 0);
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(reqs[3].target, reqs[0].target);  // the same event again ...
+  EXPECT_NE(reqs[3].header("X-Herald-Message-Id"),
+            reqs[0].header("X-Herald-Message-Id"));  // ... a new message
+  EXPECT_EQ(run_process(ctl(cfg, "replay 99")).exit_code, 1);
+
+  auto pruned = run_process(ctl(cfg, "prune --delivered-before 0s"));
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.output;
+  EXPECT_THAT(pruned.output, HasSubstr("3 delivered or cancelled notification(s) removed"));
+  EXPECT_EQ(nlohmann::json::parse(run_process(ctl(cfg, "list --json")).output).size(), 0u);
+  EXPECT_EQ(run_process(ctl(cfg, "prune --delivered-before yesterday")).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace herald
