@@ -477,6 +477,29 @@ class Command {
     return 0;
   }
 
+  int rejected() {
+    Args a(inv_.args, {"--limit"}, {"--json"});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    int limit = 100;
+    if (auto l = a.get("--limit")) {
+      auto v = parse_id(*l);
+      if (!v || *v == 0) return fail("--limit expects a positive number", 2);
+      limit = static_cast<int>(std::min<int64_t>(*v, 1'000'000));
+    }
+    auto st = store();
+    if (!st) return 1;
+    auto rows = st->rejected(limit);
+    if (!rows) return fail(rows.error().message);
+    if (a.has("--json")) {
+      json arr = json::array();
+      for (const auto& [id, reason] : rows.value()) arr.push_back({{"event_id", id}, {"reason", reason}});
+      out_ << arr.dump(2) << "\n";
+      return 0;
+    }
+    for (const auto& [id, reason] : rows.value()) out_ << "outbox row " << id << ": " << reason << "\n";
+    return 0;
+  }
+
   int prune() {
     Args a(inv_.args, {"--delivered-before"}, {});
     if (!a.bad.empty()) return fail(a.bad, 2);
@@ -515,6 +538,7 @@ void usage(std::ostream& out) {
          "  replay EVENT_ID                           fresh notifications for an event seen before\n"
          "  prune --delivered-before TIME             remove delivered and cancelled notifications\n"
          "  cancel ID                                 stop sending a notification\n"
+         "  rejected [--limit N] [--json]            outbox rows Herald could not read, with the reason\n"
          "  sink --listen HOST:PORT [--status N] [--statuses 503,200] [--delay MS] [--max-requests N]\n"
          "                                            accept HTTP requests, answer, and print each one\n";
 }
@@ -532,6 +556,7 @@ int run(const Invocation& inv, std::ostream& out, std::ostream& err) {
   if (cmd == "cancel") return c.retry_or_cancel(false);
   if (cmd == "replay") return c.replay();
   if (cmd == "prune") return c.prune();
+  if (cmd == "rejected") return c.rejected();
   if (cmd == "sink") return tools::run_sink_command(inv.args);
   err << "heraldctl: unknown command '" << cmd << "'\n";
   usage(err);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/daemon_fixture.h"
 #include "tools/http_sink.h"
@@ -198,6 +199,51 @@ TEST(HeraldctlOperations, ReplayRetryFailedPruneAndStatusPerEndpoint) {
   EXPECT_THAT(pruned.output, HasSubstr("3 delivered or cancelled notification(s) removed"));
   EXPECT_EQ(nlohmann::json::parse(run_process(ctl(cfg, "list --json")).output).size(), 0u);
   EXPECT_EQ(run_process(ctl(cfg, "prune --delivered-before yesterday")).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(HeraldctlOperations, RejectedRowsAreListedWithTheirReason) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"x"})", "", "[1,2]");
+  ASSERT_EQ(run_process(std::string(HERALDD_PATH) + " --config " + cfg + " --drain").exit_code, 0);
+  auto r = run_process(ctl(cfg, "rejected --json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["event_id"], 1);
+  EXPECT_EQ(j[0]["reason"], "column 'new_values' is not a JSON object");
+}
+
+TEST(HeraldctlOperations, SigtermLetsTheAttemptInFlightFinishAndExitsZero) {
+  tools::SinkOptions opts;
+  opts.delay = std::chrono::milliseconds(1500);
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"x"})");
+  // Start heraldd, wait until the request reached the slow server, then SIGTERM it.
+  std::string script = "(" + std::string(HERALDD_PATH) + " --config " + cfg + " & pid=$!; " +
+                       "for i in $(seq 100); do [ -s " + dir.file("arrived") +
+                       " ] && break; sleep 0.05; done; " + "kill -TERM $pid; wait $pid; echo \"exit=$?\")";
+  std::thread watcher([&] {
+    if (sink.wait_for_requests(1, std::chrono::seconds(20))) test::write_file(dir.file("arrived"), "1");
+  });
+  auto r = run_process("bash -c '" + script + "'", 60);
+  watcher.join();
+  EXPECT_THAT(r.output, HasSubstr("exit=0"));
+  EXPECT_THAT(r.output, HasSubstr("stopping: waiting up to"));
+  auto s = nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output);
+  EXPECT_EQ(s["delivered"], 1) << r.output;
+  EXPECT_EQ(s["in_flight"], 0);
 }
 
 }  // namespace
