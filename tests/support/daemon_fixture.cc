@@ -22,7 +22,8 @@ std::string write_scenario(const TempDir& dir, const Scenario& s) {
   std::string schedule;
   for (const auto& d : s.retry_schedule) schedule += (schedule.empty() ? "\"" : ", \"") + d + "\"";
   std::string toml = "[daemon]\nstate_db = \"state.db\"\nplugin_dir = \"" + s.plugin_dir +
-                     "\"\nmapping_dir = \".\"\npoll_interval = \"" + s.poll_interval + "\"\n\n"
+                     "\"\nmapping_dir = \".\"\npoll_interval = \"" + s.poll_interval +
+                     "\"\n\n"
                      "[outbox]\ndatabase = \"producer.db\"\n\n"
                      "[retry]\nschedule = [" +
                      schedule +

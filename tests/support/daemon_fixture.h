@@ -16,7 +16,7 @@ struct Scenario {
   std::vector<std::string> retry_schedule = {"1s", "2s"};
   std::string plugin_dir = HERALD_TEST_PLUGIN_DIR;
   std::string poll_interval = "500ms";  // fallback check of the outbox
-  std::string extra_toml;  // appended verbatim
+  std::string extra_toml;               // appended verbatim
 };
 
 // The mapping used by the end-to-end tests (Event data source only).
