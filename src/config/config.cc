@@ -226,6 +226,7 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   HERALD_TRY(r.duration("timeout", ep.timeout));
   HERALD_TRY(r.duration("connect_timeout", ep.connect_timeout));
   HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
+  HERALD_TRY(r.boolean("ordered", ep.ordered));
   HERALD_TRY(r.string("ca_file", ep.ca_file));
   ep.ca_file = resolve(dir, ep.ca_file);
   HERALD_TRY(r.string("client_cert", ep.client_cert));

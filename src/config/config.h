@@ -19,6 +19,9 @@ struct EndpointConfig {
   std::chrono::milliseconds timeout{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   bool tls_verify = true;
+  // Per-entity order: a later notification for the same entity waits while
+  // an earlier one is still owed to this endpoint.
+  bool ordered = true;
   std::string ca_file;
   std::string client_cert;                                   // mutual TLS: PEM certificate ...
   std::string client_key;                                    // ... and its key

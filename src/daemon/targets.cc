@@ -31,7 +31,8 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
         }
       }
     }
-    targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients));
+    const config::EndpointConfig* ep = runtime.endpoint(n.endpoint);
+    targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients), ep && ep->ordered);
   }
   return targets;
 }

@@ -10,7 +10,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -66,11 +66,26 @@ ALTER TABLE notifications ADD COLUMN rule TEXT;
 ALTER TABLE notifications ADD COLUMN recipients TEXT;
 ALTER TABLE attempts ADD COLUMN error_class TEXT;
 )sql",
+    // 3: per-entity order. A notification waits while an earlier one for the
+    // same endpoint and entity is still owed.
+    R"sql(
+ALTER TABLE notifications ADD COLUMN entity_key TEXT;
+ALTER TABLE notifications ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id)
+  WHERE state IN ('pending', 'in_flight', 'waiting');
+)sql",
 };
 
 constexpr const char* kNotificationColumns =
     "id, event_id, notification, endpoint, state, attempts, next_attempt_at, created_at, updated_at, "
     "message_id, last_error, last_status, payload, rule, recipients";
+
+// An ordered notification is held back while an earlier one for the same
+// endpoint and entity is still owed (the partial index serves this).
+constexpr const char* kNotBlocked =
+    "(n.ordered = 0 OR n.entity_key IS NULL OR NOT EXISTS (SELECT 1 FROM notifications p "
+    "WHERE p.endpoint = n.endpoint AND p.entity_key = n.entity_key AND p.id < n.id "
+    "AND p.state IN ('pending', 'in_flight', 'waiting')))";
 
 NotificationRow read_notification(const db::Statement& st) {
   NotificationRow r;
@@ -195,7 +210,8 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
   auto no = db_.prepare(
       "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
       "created_at, "
-      "updated_at, message_id, rule, recipients) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6, ?7)");
+      "updated_at, message_id, rule, recipients, entity_key, ordered) "
+      "VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!no) return no.error();
   int64_t created = 0;
   for (const auto& item : items) {
@@ -220,6 +236,8 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
     for (const auto& t : item.targets) {
       no->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, new_message_id());
       no->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
+      // keys is a JSON object whose dump sorts members: one text per entity.
+      no->bind(8, e.entity + "\n" + e.keys.dump()).bind(9, t.ordered ? 1 : 0);
       if (auto s = no->run(); !s) return s.error();
       ++created;
     }
@@ -245,9 +263,9 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
 Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit) {
   auto st =
       db_.prepare(std::string("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
-                              "SELECT id FROM notifications WHERE state IN ('pending', 'waiting') "
-                              "AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2) RETURNING ") +
-                  kNotificationColumns);
+                              "SELECT id FROM notifications n WHERE state IN ('pending', 'waiting') "
+                              "AND next_attempt_at <= ?1 AND ") +
+                  kNotBlocked + " ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, limit);
   std::vector<NotificationRow> rows;
@@ -265,7 +283,9 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
 
 Result<std::optional<int64_t>> StateStore::next_due_at() {
   auto st =
-      db_.prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE state IN ('pending', 'waiting')");
+      db_.prepare(std::string("SELECT MIN(next_attempt_at) FROM notifications n WHERE state IN ('pending', "
+                              "'waiting') AND ") +
+                  kNotBlocked);
   if (!st) return st.error();
   auto r = st->step();
   if (!r) return r.error();

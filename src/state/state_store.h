@@ -59,12 +59,18 @@ struct IngestItem {
   std::string rejected_reason;  // non-empty: the row is kept as rejected, no notifications
   struct Target {
     Target() = default;
-    Target(std::string n, std::string e, nlohmann::json r = nullptr, nlohmann::json rc = nullptr)
-        : notification(std::move(n)), endpoint(std::move(e)), rule(std::move(r)), recipients(std::move(rc)) {}
+    Target(std::string n, std::string e, nlohmann::json r = nullptr, nlohmann::json rc = nullptr,
+           bool in_order = false)
+        : notification(std::move(n)),
+          endpoint(std::move(e)),
+          rule(std::move(r)),
+          recipients(std::move(rc)),
+          ordered(in_order) {}
     std::string notification;
     std::string endpoint;
     nlohmann::json rule;        // Rule.* values for mappings and templates
     nlohmann::json recipients;  // resolved recipients
+    bool ordered = false;       // held back while an earlier one for the same entity is owed
   };
   std::vector<Target> targets;
 };

@@ -609,3 +609,68 @@ TEST(DaemonReloadRules, BrokenRuleIsRefusedAndTheOldRulesKeepDelivering) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+TEST(DaemonOrder, LaterNotificationForTheSameEntityWaitsOthersFlow) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.retry_schedule = {"1s"};
+  std::string cfg = test::write_scenario(dir, s);
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  auto& store = d.value()->store();
+  auto emit = [&](const char* person, const char* first_name) {
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       nlohmann::json{{"PersonID", person}}.dump(), "",
+                       nlohmann::json{{"firstName", first_name}}.dump());
+  };
+  emit("A", "disable");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(store, state::State::Waiting); }));
+  emit("A", "enable");  // must not overtake the first
+  emit("B", "other");   // another entity keeps flowing
+  ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 2; }));
+  io.run_for(200ms);
+  EXPECT_EQ(sink.request_count(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(sink.requests()[1].body)["person"]["id"], "B");
+  ASSERT_TRUE(run_until(io, [&] { return store.list(state::State::Delivered, 10)->size() == 3; }));
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(reqs[2].body)["person"]["name"]["first"], "disable");
+  EXPECT_EQ(nlohmann::json::parse(reqs[3].body)["person"]["name"]["first"], "enable");
+}
+
+TEST(DaemonOrder, AnUnorderedEndpointLetsLaterNotificationsPass) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.retry_schedule = {"1h"};
+  std::string cfg = test::write_scenario(dir, s);
+  std::string toml = test::read_file(cfg);
+  toml.insert(toml.find("timeout = \"5s\"\n"), "ordered = false\n");
+  test::write_file(cfg, toml);
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"A"})");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d.value()->store(), state::State::Waiting); }));
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"A"})");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d.value()->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.request_count(), 2u);
+}
+
+}  // namespace
+}  // namespace herald::daemon

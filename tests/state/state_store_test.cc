@@ -30,11 +30,11 @@ class StateStoreTest : public ::testing::Test {
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), 3);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 2);
+  EXPECT_EQ(again->schema_version(), 3);
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
@@ -47,11 +47,13 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
     ASSERT_TRUE(raw->exec(
         "ALTER TABLE notifications DROP COLUMN rule; "
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
+        "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN entity_key; "
+        "ALTER TABLE notifications DROP COLUMN ordered; "
         "PRAGMA user_version = 1;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 2);
+  EXPECT_EQ(again->schema_version(), 3);
   auto rows = again->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
@@ -80,6 +82,40 @@ TEST_F(StateStoreTest, KeepsRuleAndRecipientsOfANotification) {
   auto row = store_->list(std::nullopt, 1).value().at(0);
   EXPECT_EQ(row.rule, t.rule);
   EXPECT_EQ(row.recipients, t.recipients);
+}
+
+TEST_F(StateStoreTest, AnOrderedNotificationWaitsForTheEarlierOneOfItsEntity) {
+  auto ordered = [](int64_t id, const std::string& person, bool in_order) {
+    IngestItem it = item(id, {});
+    it.event.keys = {{"PersonID", person}};
+    it.targets.emplace_back("n", "pacs", nullptr, nullptr, in_order);
+    return it;
+  };
+  ASSERT_TRUE(store_->ingest(
+      "s", 4, {ordered(1, "a", true), ordered(2, "a", true), ordered(3, "b", true), ordered(4, "a", false)},
+      100));
+  auto first = store_->claim_due(100, 10).value();
+  std::vector<int64_t> events;
+  for (const auto& r : first) events.push_back(r.event_id);
+  // Event 2 waits behind event 1 (same entity); b and the unordered one flow.
+  EXPECT_THAT(events, ::testing::UnorderedElementsAre(1, 3, 4));
+  EXPECT_FALSE(store_->next_due_at().value().has_value());  // nothing claimable: no busy loop
+  int64_t first_id = 0;
+  for (const auto& r : first) {
+    if (r.event_id == 1) first_id = r.id;
+  }
+  ASSERT_TRUE(store_->finish_attempt({first_id, 1, 100, 110, "retry", 503, "HTTP 503", "", "http"},
+                                     State::Waiting, 5000, "HTTP 503"));
+  EXPECT_TRUE(store_->claim_due(200, 10)->empty());  // still owed: 2 keeps waiting
+  EXPECT_EQ(store_->next_due_at().value(), 5000);
+  auto retried = store_->claim_due(5000, 10).value();
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].event_id, 1);
+  ASSERT_TRUE(store_->finish_attempt({first_id, 2, 5000, 5010, "delivered", 200, "", "", ""},
+                                     State::Delivered, std::nullopt, ""));
+  auto second = store_->claim_due(5010, 10).value();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].event_id, 2);
 }
 
 TEST_F(StateStoreTest, IngestAdvancesCursorAndCreatesNotificationsAtomically) {
