@@ -10,6 +10,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/text.h"
 #include "config/duration.h"
 #include "db/sqlite.h"
 
@@ -306,11 +307,6 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   return {};
 }
 
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 Status load_recipients(const std::string& file, const std::string& dir, const toml::table& t,
                        const std::string& prefix, RecipientsConfig& out) {
   TableReader r(file, t, prefix);
@@ -336,11 +332,11 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   HERALD_TRY(r.string("on", n.on));
   HERALD_TRY(r.string("entity", n.entity));
   HERALD_TRY(r.string("action", n.action));
-  n.action = upper(n.action);
+  n.action = ascii_upper(n.action);
   HERALD_TRY(r.string_list("actions", n.actions));
   for (auto& a : n.actions) {
     // The manual's form "ENABLE;DISABLE;UPDATE;DELETE" is accepted inside the list too.
-    a = upper(a);
+    a = ascii_upper(a);
   }
   {
     std::vector<std::string> split;
@@ -360,7 +356,7 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   HERALD_TRY(r.string("system", n.system));
   HERALD_TRY(r.string("topic", n.topic));
   HERALD_TRY(r.string("level", n.level));
-  n.level = upper(n.level);
+  n.level = ascii_upper(n.level);
   static const std::set<std::string> kLevels = {"SUCCESS", "INFO", "WARNING", "ERROR"};
   if (!kLevels.count(n.level)) return r.error("level", "expected SUCCESS, INFO, WARNING or ERROR");
   if (const toml::node* rc = r.get("recipients")) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/text.h"
 #include "mapping/data_source.h"
 #include "mapping/jpath.h"
 #include "mapping/value_encoding.h"
@@ -28,14 +29,6 @@ char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c -
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
                                             [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
-std::string ascii_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }

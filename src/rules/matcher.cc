@@ -1,22 +1,12 @@
 #include "rules/matcher.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <cctype>
 
 namespace herald::rules {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 const nlohmann::json* member(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return nullptr;
@@ -89,9 +79,9 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const config::Config& config) {
     if (!n.on.empty()) {
       m->add_to(m->by_name_[n.on], i);
     } else if (!n.action.empty()) {
-      m->add_to(m->by_entity_action_[lower(n.entity) + "\n" + upper(n.action)], i);
+      m->add_to(m->by_entity_action_[ascii_lower(n.entity) + "\n" + ascii_upper(n.action)], i);
     } else {
-      m->add_to(m->by_entity_[lower(n.entity)], i);
+      m->add_to(m->by_entity_[ascii_lower(n.entity)], i);
     }
   }
   return m;
@@ -130,8 +120,9 @@ std::vector<Match> Matcher::match(const Event& event, std::vector<std::string>& 
   if (!event.name.empty()) {
     if (auto it = by_name_.find(event.name); it != by_name_.end()) collect(it->second, event, candidates);
   }
-  std::string entity = lower(event.entity);
-  if (auto it = by_entity_action_.find(entity + "\n" + upper(event.action)); it != by_entity_action_.end()) {
+  std::string entity = ascii_lower(event.entity);
+  if (auto it = by_entity_action_.find(entity + "\n" + ascii_upper(event.action));
+      it != by_entity_action_.end()) {
     collect(it->second, event, candidates);
   }
   if (auto it = by_entity_.find(entity); it != by_entity_.end()) collect(it->second, event, candidates);
@@ -149,7 +140,7 @@ std::vector<Match> Matcher::match(const Event& event, std::vector<std::string>& 
 std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::vector<std::string>& errors) {
   const auto& n = *entry.config;
   if (!n.actions.empty() &&
-      std::find(n.actions.begin(), n.actions.end(), upper(event.action)) == n.actions.end()) {
+      std::find(n.actions.begin(), n.actions.end(), ascii_upper(event.action)) == n.actions.end()) {
     return std::nullopt;
   }
   if (!n.form_projection.empty() && attribute_text(event, "formProjection") != n.form_projection) {
