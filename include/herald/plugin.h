@@ -3,7 +3,7 @@
  *
  * A channel plugin is a shared object that exports one function,
  * `herald_plugin_entry`, returning a static descriptor. The plugin turns a
- * rendered notification into a request (HTTP or, later, mail) and classifies
+ * rendered notification into a request (HTTP or SMTP mail) and classifies
  * the outcome of each attempt. The host owns everything else: the network,
  * the event loop, timeouts, TLS settings, retries and persistence.
  *
@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define HERALD_ABI_MAJOR 1u
-#define HERALD_ABI_MINOR 0u
+#define HERALD_ABI_MINOR 1u
 
 /* Name of the one symbol every plugin exports. */
 #define HERALD_PLUGIN_ENTRY_SYMBOL "herald_plugin_entry"
@@ -81,6 +81,18 @@ typedef struct herald_endpoint_config {
   size_t settings_count;
 } herald_endpoint_config;
 
+/* One person a notification is addressed to, resolved by the host when the
+ * event was ingested (docs/rules.md, recipients). This struct never grows:
+ * it is used in arrays. */
+typedef struct herald_recipient {
+  const char* identity; /* the identity's key in the producer database, or "" */
+  const char* address;  /* e-mail address */
+  const char* name;     /* display name, or "" */
+} herald_recipient;
+
+/* Bits of herald_plugin.flags (ABI 1.1). */
+#define HERALD_PLUGIN_WANTS_XML_BODY 0x1u /* fill herald_message.body_xml */
+
 /* A rendered notification handed to the plugin for one attempt. */
 typedef struct herald_message {
   size_t struct_size;
@@ -93,8 +105,21 @@ typedef struct herald_message {
   const char* url;          /* the endpoint's url joined with path */
   const char* body_json;    /* the body document as JSON text */
   size_t body_json_size;
-  const herald_kv* fields; /* flattened values: "Event.action", "Event.PersonID", ... */
+  /* Flattened values: "Event.action", "Event.PersonID", "Rule.attribute",
+   * and the body's scalars by path: "Body.targetId", "Body.person.name",
+   * "Body.items.0" (arrays by index). */
+  const herald_kv* fields;
   size_t field_count;
+  /* ABI 1.1 */
+  /* The access token when the endpoint's auth.type is "oauth2": the host
+   * obtains, caches and refreshes it; NULL otherwise. */
+  const char* auth_token;
+  const herald_recipient* recipients; /* may be empty */
+  size_t recipient_count;
+  /* The body as an XML document, only for plugins whose descriptor sets
+   * HERALD_PLUGIN_WANTS_XML_BODY; NULL otherwise. */
+  const char* body_xml;
+  size_t body_xml_size;
 } herald_message;
 
 /* The host-owned request a plugin fills in; opaque to the plugin. */
@@ -103,7 +128,9 @@ typedef struct herald_request herald_request;
 /* The answer to one attempt. */
 typedef struct herald_response {
   size_t struct_size;
-  long http_status;       /* 0 when no HTTP status was received */
+  /* The server's last status code: the HTTP status, or for mail the SMTP
+   * reply code (250, 550, ...). 0 when none was received. */
+  long http_status;
   int transport_error;    /* 0, or a non-zero transport error code */
   const char* error_text; /* transport error description, or "" */
   const char* body;       /* response body (possibly truncated) */
@@ -121,7 +148,19 @@ typedef struct herald_host_api {
   int (*request_set_url)(herald_request* req, const char* url);
   int (*request_add_header)(herald_request* req, const char* name, const char* value);
   int (*request_set_body)(herald_request* req, const char* data, size_t size);
+  /* HTTP basic authentication; for mail, the SMTP AUTH user and password. */
   int (*request_set_basic_auth)(herald_request* req, const char* username, const char* password);
+
+  /* ABI 1.1: mail. A request whose URL is smtp://host:port (or smtps:// for
+   * implicit TLS) is sent by SMTP: the envelope sender and recipients come
+   * from these setters and the body is the whole RFC 5322 message (headers,
+   * an empty line, the content, CRLF line ends). Addresses are bare
+   * (user@example.org) and refused when they hold CR, LF, spaces or <>. */
+  int (*request_set_mail_from)(herald_request* req, const char* address);
+  int (*request_add_mail_recipient)(herald_request* req, const char* address);
+  /* Upgrades an smtp:// connection with STARTTLS and fails the attempt when
+   * the server cannot; certificates are verified as for HTTPS. */
+  int (*request_require_tls)(herald_request* req);
 } herald_host_api;
 
 /* The descriptor a plugin returns from herald_plugin_entry. Static storage,
@@ -152,6 +191,9 @@ typedef struct herald_plugin {
    * err (left empty when there is nothing to add). */
   herald_outcome (*classify)(void* instance, const herald_message* msg, const herald_response* response,
                              char* err, size_t err_size);
+
+  /* ABI 1.1: HERALD_PLUGIN_* bits. */
+  uint64_t flags;
 } herald_plugin;
 
 /* The entry point. host_abi_major lets a plugin that supports several

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -154,6 +155,16 @@ std::optional<std::string> scalar_text(const toml::node& n) {
   if (n.is_integer()) return std::to_string(*n.value<int64_t>());
   if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
   if (n.is_floating_point()) return std::to_string(*n.value<double>());
+  // A list of strings reaches plugins as one value, one item per line.
+  if (const toml::array* a = n.as_array()) {
+    std::string joined;
+    for (const auto& item : *a) {
+      auto s = item.value<std::string>();
+      if (!s || !item.is_string() || s->find_first_of("\r\n") != std::string::npos) return std::nullopt;
+      joined += (joined.empty() ? "" : "\n") + *s;
+    }
+    return joined;
+  }
   return std::nullopt;
 }
 
@@ -193,12 +204,20 @@ Status load_auth(const std::string& file, const std::string& dir, const toml::ta
   } else if (ep.auth_type == "bearer") {
     HERALD_TRY(secret("token", true));
   } else if (ep.auth_type == "oauth2") {
-    std::string token_url, client_id;
-    HERALD_TRY(r.string("token_url", token_url, true));
-    HERALD_TRY(r.string("client_id", client_id, true));
-    ep.settings.emplace_back("auth.token_url", token_url);
-    ep.settings.emplace_back("auth.client_id", client_id);
+    auto& o = ep.oauth2;
+    HERALD_TRY(r.string("token_url", o.token_url, true));
+    if (o.token_url.rfind("https://", 0) != 0 && o.token_url.rfind("http://", 0) != 0) {
+      return r.error("token_url", "expected an http:// or https:// URL");
+    }
+    HERALD_TRY(r.string("client_id", o.client_id, true));
+    HERALD_TRY(r.string("client_auth", o.client_auth));
+    if (o.client_auth != "basic" && o.client_auth != "post") {
+      return r.error("client_auth", "expected \"basic\" (HTTP basic authentication) or \"post\" (form fields)");
+    }
+    ep.settings.emplace_back("auth.token_url", o.token_url);
+    ep.settings.emplace_back("auth.client_id", o.client_id);
     HERALD_TRY(secret("client_secret", true));
+    o.client_secret = ep.settings.back().second;
     if (const toml::node* scopes = r.get("scopes")) {
       std::string joined;
       const toml::array* arr = scopes->as_array();
@@ -209,6 +228,7 @@ Status load_auth(const std::string& file, const std::string& dir, const toml::ta
         joined += (joined.empty() ? "" : " ") + *v;
       }
       ep.settings.emplace_back("auth.scopes", joined);
+      o.scopes = joined;
     }
   }
   return r.no_unknown_keys();
@@ -224,6 +244,24 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   HERALD_TRY(r.string("channel", ep.channel, true));
   if (!db::is_identifier(ep.channel)) return r.error("channel", "expected a plugin name such as \"rest\"");
   HERALD_TRY(r.string("url", ep.url));
+  // The policy-enforcement-point form: "url;username;password" in one value.
+  std::string target;
+  HERALD_TRY(r.string("target", target));
+  std::optional<std::pair<std::string, std::string>> target_login;
+  if (!target.empty()) {
+    if (!ep.url.empty()) return r.error("target", "give either 'target' or 'url', not both");
+    auto semi = target.find(';');
+    ep.url = target.substr(0, semi);
+    if (semi != std::string::npos) {
+      std::string rest = target.substr(semi + 1);
+      auto semi2 = rest.find(';');
+      if (semi2 == std::string::npos) return r.error("target", "expected \"url\" or \"url;username;password\"");
+      target_login.emplace(rest.substr(0, semi2), rest.substr(semi2 + 1));
+    }
+    if (ep.url.empty()) return r.error("target", "expected \"url\" or \"url;username;password\"");
+  }
+  ep.per_recipient = ep.channel == "email";
+  HERALD_TRY(r.boolean("per_recipient", ep.per_recipient));
   HERALD_TRY(r.duration("timeout", ep.timeout));
   HERALD_TRY(r.duration("connect_timeout", ep.connect_timeout));
   HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
@@ -286,8 +324,16 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   ep.settings.emplace_back("url", ep.url);
   ep.settings.emplace_back("timeout_ms", std::to_string(ep.timeout.count()));
   ep.settings.emplace_back("tls_verify", ep.tls_verify ? "true" : "false");
+  // Plugins resolve their own relative paths (templates, ...) against it.
+  ep.settings.emplace_back("config_dir", dir);
 
-  if (const toml::node* auth = r.get("auth")) {
+  if (target_login) {
+    if (r.get("auth")) return r.error("auth", "'target' already carries the login; drop one of them");
+    ep.auth_type = "basic";
+    ep.settings.emplace_back("auth.type", "basic");
+    ep.settings.emplace_back("auth.username", target_login->first);
+    ep.settings.emplace_back("auth.password", target_login->second);
+  } else if (const toml::node* auth = r.get("auth")) {
     const toml::table* at = auth->as_table();
     if (!at) return r.error("auth", "expected a table such as { type = \"bearer\", token_file = \"...\" }");
     HERALD_TRY(load_auth(file, dir, *at, prefix + ".auth", ep));
@@ -314,6 +360,12 @@ Status load_recipients(const std::string& file, const std::string& dir, const to
   HERALD_TRY(r.boolean("manager", out.manager));
   HERALD_TRY(r.string_list("identities", out.identities));
   HERALD_TRY(r.string_list("roles", out.roles));
+  HERALD_TRY(r.string_list("addresses", out.addresses));
+  for (const auto& a : out.addresses) {
+    if (a.find('@') == std::string::npos || a.find_first_of(" \t\r\n<>,") != std::string::npos) {
+      return r.error("addresses", "'" + a + "' is not a bare mail address such as ops@example.org");
+    }
+  }
   HERALD_TRY(r.string("script", out.script));
   HERALD_TRY(r.no_unknown_keys());
   if (!out.script.empty()) {

@@ -29,7 +29,17 @@ struct EndpointConfig {
   // Host-side override of the plugin's judgement, by status code ("409")
   // or class ("4xx"): "delivered", "retry" or "failed".
   std::map<std::string, std::string> outcomes;
+  // One notification per recipient (mail's default) instead of one for all.
+  bool per_recipient = false;
   std::string auth_type = "none";
+  // auth.type = "oauth2": the host obtains and caches the access token.
+  struct OAuth2 {
+    std::string token_url;
+    std::string client_id;
+    std::string client_secret;
+    std::string scopes;                // space-separated
+    std::string client_auth = "basic";  // how the client authenticates: basic | post
+  } oauth2;
   // Every setting flattened to strings for the plugin: "url", "timeout_ms",
   // "tls_verify", "auth.type", "auth.username", "auth.password", ...
   // Secrets are already read from their files or variables.
@@ -42,8 +52,11 @@ struct RecipientsConfig {
   bool manager = false;   // its managers
   std::vector<std::string> identities;
   std::vector<std::string> roles;
-  std::string script;  // absolute path of a Lua script returning identities
-  bool any() const { return identity || manager || !identities.empty() || !roles.empty() || !script.empty(); }
+  std::vector<std::string> addresses;  // fixed mail addresses
+  std::string script;                  // absolute path of a Lua script returning identities
+  // Needs the producer database's recipient queries.
+  bool needs_lookup() const { return identity || manager || !identities.empty() || !roles.empty() || !script.empty(); }
+  bool any() const { return needs_lookup() || !addresses.empty(); }
 };
 
 struct NotificationConfig {

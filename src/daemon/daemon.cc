@@ -25,6 +25,7 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
       store_(std::move(store)),
       options_(options),
       http_(io),
+      tokens_(http_),
       watcher_(io, runtime_->config().outbox_db, runtime_->config().poll_interval,
                [this] { schedule_ingest(); }),
       dispatch_timer_(io),
@@ -284,25 +285,86 @@ void Daemon::start_attempt(state::NotificationRow row) {
     }
   }
 
-  auto message =
-      std::make_shared<delivery::Message>(row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1),
-                                          row.notification, rendered, *event.value());
+  auto message = std::make_shared<delivery::Message>(
+      row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1), row.notification, rendered,
+      *event.value(), row.rule, row.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+  auto shared_row = std::make_shared<state::NotificationRow>(std::move(row));
+  if (endpoint->auth_type == "oauth2") {
+    authorize_and_send(std::move(shared_row), started, std::move(message), runtime_, false);
+  } else {
+    send_attempt(std::move(shared_row), started, std::move(message), runtime_, false);
+  }
+}
+
+namespace {
+
+net::OAuth2Credentials oauth2_credentials(const config::EndpointConfig& ep) {
+  net::OAuth2Credentials c;
+  c.token_url = ep.oauth2.token_url;
+  c.client_id = ep.oauth2.client_id;
+  c.client_secret = ep.oauth2.client_secret;
+  c.scopes = ep.oauth2.scopes;
+  c.client_auth = ep.oauth2.client_auth;
+  c.tls_verify = ep.tls_verify;
+  c.ca_file = ep.ca_file;
+  c.client_cert = ep.client_cert;
+  c.client_key = ep.client_key;
+  c.timeout = ep.timeout;
+  c.connect_timeout = ep.connect_timeout;
+  return c;
+}
+
+}  // namespace
+
+void Daemon::authorize_and_send(std::shared_ptr<state::NotificationRow> row, int64_t started,
+                                std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
+                                bool token_refreshed) {
+  const config::EndpointConfig& ep = *rt->endpoint(row->endpoint);
+  ++in_flight_;
+  // May answer at once from the cache, or after the one token request in flight.
+  tokens_.get(oauth2_credentials(ep), [this, row, started, message, rt,
+                                       token_refreshed](Result<std::string> token) {
+    --in_flight_;
+    if (!token) {
+      finish(*row, started, {HERALD_OUTCOME_RETRY, "oauth2: " + token.error().message, "auth"});
+      return after_attempt();
+    }
+    message->set_auth_token(token.value());
+    send_attempt(row, started, message, rt, token_refreshed);
+  });
+}
+
+void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
+                          std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
+                          bool token_refreshed) {
+  // The channel and endpoint belong to the runtime the attempt started
+  // with, which `rt` keeps alive until the attempt ends, even across a reload.
+  const config::EndpointConfig* endpoint = rt->endpoint(row->endpoint);
+  plugin::Channel* channel = rt->channel(row->endpoint);
   auto built = channel->build(message->get());
   if (built.result == HERALD_BUILD_RETRY) {
-    return finish(row, started, {HERALD_OUTCOME_RETRY, "build: " + built.error, "build"});
+    finish(*row, started, {HERALD_OUTCOME_RETRY, "build: " + built.error, "build"});
+    return after_attempt();
   }
   if (built.result != HERALD_BUILD_OK) {
-    return finish(row, started, {HERALD_OUTCOME_FAILED, "build: " + built.error, "build"});
+    finish(*row, started, {HERALD_OUTCOME_FAILED, "build: " + built.error, "build"});
+    return after_attempt();
   }
 
   net::HttpRequest req;
+  const bool mail = built.request.is_mail();
   req.method = std::move(built.request.method);
   req.url = std::move(built.request.url);
   req.headers = std::move(built.request.headers);
-  req.headers.emplace_back("User-Agent", std::string("herald/") + HERALD_VERSION);
-  req.headers.insert(req.headers.end(), endpoint->headers.begin(), endpoint->headers.end());
+  if (!mail) {
+    req.headers.emplace_back("User-Agent", std::string("herald/") + HERALD_VERSION);
+    req.headers.insert(req.headers.end(), endpoint->headers.begin(), endpoint->headers.end());
+  }
   req.body = std::move(built.request.body);
   req.basic_auth = std::move(built.request.basic_auth);
+  req.mail_from = std::move(built.request.mail_from);
+  req.mail_recipients = std::move(built.request.mail_recipients);
+  req.require_tls = built.request.require_tls;
   req.timeout = endpoint->timeout;
   req.connect_timeout = endpoint->connect_timeout;
   req.tls_verify = endpoint->tls_verify;
@@ -312,12 +374,18 @@ void Daemon::start_attempt(state::NotificationRow row) {
   req.max_response_bytes = runtime_->config().max_response_bytes;
 
   ++in_flight_;
-  http_.send(std::move(req), [this, row = std::move(row), started, message, channel,
-                              keep_alive = runtime_](net::HttpResponse resp) {
-    // The channel and endpoint belong to the runtime the attempt started
-    // with, which stays alive until here even across a reload.
-    const config::EndpointConfig& ep = *keep_alive->endpoint(row.endpoint);
+  http_.send(std::move(req), [this, row, started, message, channel, rt, mail,
+                              token_refreshed](net::HttpResponse resp) {
+    const config::EndpointConfig& ep = *rt->endpoint(row->endpoint);
     --in_flight_;
+    // A 401 with a cached token: the token may have been revoked or expired
+    // early. Ask for a fresh one once before the attempt counts.
+    if (!mail && resp.status == 401 && ep.auth_type == "oauth2" && !token_refreshed && !stopping_) {
+      if (const char* used = message->get().auth_token) tokens_.invalidate(oauth2_credentials(ep), used);
+      spdlog::info("notification {} ({} -> {}): HTTP 401; retrying once with a new OAuth2 token", row->id,
+                   row->notification, row->endpoint);
+      return authorize_and_send(row, started, message, rt, true);
+    }
     herald_response hr{};
     hr.struct_size = sizeof hr;
     hr.http_status = resp.status;
@@ -329,24 +397,35 @@ void Daemon::start_attempt(state::NotificationRow row) {
     AttemptResult result;
     result.outcome = override_outcome(ep, resp.status, judged.outcome);
     result.error = resp.transport_error ? resp.error : judged.note;
+    const char* protocol = mail ? "SMTP" : "HTTP";
     if (result.error.empty() && result.outcome != HERALD_OUTCOME_DELIVERED) {
-      result.error = "HTTP " + std::to_string(resp.status);
+      result.error = std::string(protocol) + " " + std::to_string(resp.status);
     }
-    result.error_class = resp.transport_error ? net::transport_error_class(resp.transport_error)
-                         : result.outcome != HERALD_OUTCOME_DELIVERED ? "http"
-                                                                      : "";
+    if (mail && resp.status >= 400) {
+      result.error_class = "smtp";  // the server's reply, whatever curl calls the failure
+    } else if (resp.transport_error) {
+      result.error_class = net::transport_error_class(resp.transport_error);
+    } else if (result.outcome != HERALD_OUTCOME_DELIVERED) {
+      result.error_class = mail ? "smtp" : "http";
+    }
     if (resp.status) result.status = resp.status;
     result.response = std::move(resp.body);
-    if (auto wait = net::retry_after(resp, std::chrono::system_clock::now())) {
-      result.retry_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    if (!mail) {
+      if (auto wait = net::retry_after(resp, std::chrono::system_clock::now())) {
+        result.retry_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+      }
     }
-    finish(row, started, std::move(result));
-    if (stopping_) {
-      maybe_finish_stop();
-    } else {
-      schedule_dispatch();
-    }
+    finish(*row, started, std::move(result));
+    after_attempt();
   });
+}
+
+void Daemon::after_attempt() {
+  if (stopping_) {
+    maybe_finish_stop();
+  } else {
+    schedule_dispatch();
+  }
 }
 
 herald_outcome override_outcome(const config::EndpointConfig& endpoint, long status, herald_outcome judged) {

@@ -14,7 +14,9 @@
 #include "common/file_watcher.h"
 #include "common/result.h"
 #include "daemon/runtime.h"
+#include "delivery/message.h"
 #include "net/http_client.h"
+#include "net/oauth2_tokens.h"
 #include "outbox/outbox_watcher.h"
 #include "state/state_store.h"
 
@@ -55,6 +57,8 @@ class Daemon {
   const Runtime& runtime() const { return *runtime_; }
   uint64_t reloads() const { return reloads_; }
   size_t in_flight() const { return in_flight_; }
+  // OAuth2 token requests sent (tests, metrics).
+  uint64_t token_requests() const { return tokens_.requests_sent(); }
 
  private:
   void schedule_ingest();
@@ -63,6 +67,16 @@ class Daemon {
   void dispatch();
   void arm_dispatch_timer();
   void start_attempt(state::NotificationRow row);
+  // Builds the request with the channel and sends it. `token_refreshed`:
+  // this attempt already asked for a new OAuth2 token after a 401.
+  void send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
+                    std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt, bool token_refreshed);
+  // Obtains the endpoint's OAuth2 token, then send_attempt().
+  void authorize_and_send(std::shared_ptr<state::NotificationRow> row, int64_t started,
+                          std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
+                          bool token_refreshed);
+  // After an attempt ended: the next dispatch, or the end of a stop.
+  void after_attempt();
   struct AttemptResult {
     AttemptResult() = default;
     AttemptResult(herald_outcome o, std::string e, std::string cls)
@@ -84,6 +98,7 @@ class Daemon {
   state::StateStore store_;
   DaemonOptions options_;
   net::HttpClient http_;
+  net::OAuth2Tokens tokens_;
   outbox::OutboxWatcher watcher_;
   boost::asio::steady_timer dispatch_timer_;
   boost::asio::steady_timer retry_ingest_timer_;

@@ -1,5 +1,7 @@
 #include "daemon/targets.h"
 
+#include <algorithm>
+
 namespace herald::daemon {
 
 Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, const Event& event,
@@ -9,7 +11,8 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
   for (auto& m : runtime.matcher().match(event, warnings)) {
     const auto& n = cfg.notifications[m.index];
     nlohmann::json recipients;
-    if (n.recipients.any() && runtime.recipients()) {
+    if (n.recipients.any()) recipients = nlohmann::json::array();
+    if (n.recipients.needs_lookup() && runtime.recipients()) {
       rules::RecipientSpec spec;
       spec.identity = n.recipients.identity;
       spec.manager = n.recipients.manager;
@@ -20,7 +23,6 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
         warnings.push_back("notification '" + n.name + "' for event " + std::to_string(event.id) + ": " +
                            why);
       }
-      recipients = nlohmann::json::array();
       if (!resolved) {
         if (resolved.error().transient) return Error::temporary("recipients: " + resolved.error().message);
         warnings.push_back("notification '" + n.name + "' for event " + std::to_string(event.id) +
@@ -31,8 +33,23 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
         }
       }
     }
+    for (const auto& address : n.recipients.addresses) {
+      bool listed = std::any_of(recipients.begin(), recipients.end(),
+                                [&](const nlohmann::json& r) { return r.value("address", "") == address; });
+      if (!listed) recipients.push_back({{"identity", ""}, {"address", address}, {"name", ""}});
+    }
     const config::EndpointConfig* ep = runtime.endpoint(n.endpoint);
-    targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients), ep && ep->ordered);
+    bool ordered = ep && ep->ordered;
+    if (ep && ep->per_recipient && recipients.is_array() && !recipients.empty()) {
+      // One notification each: its own retries, its own order, one message per person.
+      for (auto& r : recipients) {
+        state::IngestItem::Target t(n.name, n.endpoint, m.rule, nlohmann::json::array({r}), ordered);
+        t.order_scope = r.value("address", "");
+        targets.push_back(std::move(t));
+      }
+      continue;
+    }
+    targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients), ordered);
   }
   return targets;
 }

@@ -1,5 +1,8 @@
 #include "delivery/message.h"
 
+#include "mapping/url.h"
+#include "mapping/xml_body.h"
+
 namespace herald::delivery {
 
 nlohmann::json Rendered::to_json() const {
@@ -45,10 +48,23 @@ namespace {
 
 std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// "Body.person.name", "Body.items.0": every scalar of the body by its path.
+void flatten(const nlohmann::json& v, const std::string& path,
+             std::vector<std::pair<std::string, std::string>>& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) flatten(it.value(), path + "." + it.key(), out);
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) flatten(v[i], path + "." + std::to_string(i), out);
+  } else if (!v.is_null()) {
+    out.emplace_back(path, scalar_text(v));
+  }
+}
+
 }  // namespace
 
 Message::Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-                 const Rendered& rendered, const Event& event, const nlohmann::json& rule)
+                 const Rendered& rendered, const Event& event, const nlohmann::json& rule,
+                 const nlohmann::json& recipients, bool with_xml)
     : message_id_(std::move(message_id)),
       notification_(std::move(notification)),
       verb_(rendered.verb),
@@ -70,6 +86,7 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
       if (!it->is_null()) field_storage_.emplace_back("Rule." + it.key(), scalar_text(it.value()));
     }
   }
+  flatten(rendered.body, "Body", field_storage_);
   fields_.reserve(field_storage_.size());
   for (const auto& [k, v] : field_storage_) fields_.push_back({k.c_str(), v.c_str()});
 
@@ -85,6 +102,33 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
   msg_.body_json_size = body_.size();
   msg_.fields = fields_.data();
   msg_.field_count = fields_.size();
+
+  if (recipients.is_array()) {
+    for (const auto& r : recipients) {
+      for (const char* key : {"identity", "address", "name"}) {
+        recipient_storage_.push_back(r.is_object() && r.contains(key) && r[key].is_string()
+                                         ? r[key].get<std::string>()
+                                         : std::string());
+      }
+    }
+    // Pointers are taken once the storage stops growing.
+    for (size_t i = 0; i + 2 < recipient_storage_.size(); i += 3) {
+      recipients_.push_back({recipient_storage_[i].c_str(), recipient_storage_[i + 1].c_str(),
+                             recipient_storage_[i + 2].c_str()});
+    }
+  }
+  msg_.recipients = recipients_.data();
+  msg_.recipient_count = recipients_.size();
+  if (with_xml) {
+    body_xml_ = mapping::body_to_xml(rendered.body);
+    msg_.body_xml = body_xml_.c_str();
+    msg_.body_xml_size = body_xml_.size();
+  }
+}
+
+void Message::set_auth_token(std::string token) {
+  auth_token_ = std::move(token);
+  msg_.auth_token = auth_token_.empty() ? nullptr : auth_token_.c_str();
 }
 
 }  // namespace herald::delivery

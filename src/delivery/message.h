@@ -41,16 +41,23 @@ Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping
 // Owns every string a herald_message points to.
 class Message {
  public:
+  // `recipients` is the stored [{identity, address, name}] list (or null);
+  // `with_xml` also renders the body as XML (HERALD_PLUGIN_WANTS_XML_BODY).
   Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-          const Rendered& rendered, const Event& event, const nlohmann::json& rule = nullptr);
+          const Rendered& rendered, const Event& event, const nlohmann::json& rule = nullptr,
+          const nlohmann::json& recipients = nullptr, bool with_xml = false);
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
   const herald_message& get() const { return msg_; }
+  // The OAuth2 access token for this attempt ("" clears it).
+  void set_auth_token(std::string token);
 
  private:
-  std::string message_id_, notification_, verb_, path_, url_, body_;
+  std::string message_id_, notification_, verb_, path_, url_, body_, body_xml_, auth_token_;
   std::vector<std::pair<std::string, std::string>> field_storage_;
   std::vector<herald_kv> fields_;
+  std::vector<std::string> recipient_storage_;  // identity, address, name for each recipient
+  std::vector<herald_recipient> recipients_;
   herald_message msg_{};
 };
 

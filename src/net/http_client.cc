@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <string_view>
 
 #include "net/curl_multi.h"
@@ -33,6 +34,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // Header injection guard: curl would put a CR/LF-bearing value on the wire as extra header lines.
 std::string validate(const HttpRequest& request) {
+  if (request.is_mail()) {
+    // CR/LF in an envelope address would let it smuggle SMTP commands.
+    if (request.mail_from.empty() || request.mail_recipients.empty()) return "mail without sender or recipients";
+    if (has_line_break(request.mail_from)) return "mail sender contains CR or LF";
+    for (const auto& rcpt : request.mail_recipients) {
+      if (has_line_break(rcpt)) return "mail recipient contains CR or LF";
+    }
+    return {};
+  }
   if (!is_token(request.method)) return "invalid HTTP method";
   for (const auto& [name, value] : request.headers) {
     if (has_line_break(name)) return "header name contains CR or LF";
@@ -81,13 +91,18 @@ struct HttpClient::Transfer {
   Callback done;
   std::chrono::steady_clock::time_point started;
   curl_slist* header_list = nullptr;
+  curl_slist* recipient_list = nullptr;
+  size_t upload_offset = 0;  // how much of a mail body curl has read
   char error_buffer[CURL_ERROR_SIZE] = {};
   HttpResponse response;
 
   Transfer() = default;
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
-  ~Transfer() { curl_slist_free_all(header_list); }
+  ~Transfer() {
+    curl_slist_free_all(header_list);
+    curl_slist_free_all(recipient_list);
+  }
 
   std::string error_text(CURLcode code) const {
     return error_buffer[0] != '\0' ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
@@ -131,6 +146,41 @@ struct HttpClient::Transfer {
     return length;
   }
 
+  static size_t on_read(char* buffer, size_t size, size_t count, void* userp) {
+    auto* self = static_cast<Transfer*>(userp);
+    const std::string& body = self->request.body;
+    size_t n = std::min(size * count, body.size() - self->upload_offset);
+    std::memcpy(buffer, body.data() + self->upload_offset, n);
+    self->upload_offset += n;
+    return n;
+  }
+
+  CURLcode configure_mail(CURL* easy) {
+    CURLcode rc = CURLE_OK;
+    auto set = [&](CURLoption option, auto value) {
+      if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
+    };
+    const HttpRequest& r = request;
+    set(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    set(CURLOPT_MAIL_FROM, ("<" + r.mail_from + ">").c_str());
+    for (const auto& rcpt : r.mail_recipients) {
+      curl_slist* appended = curl_slist_append(recipient_list, ("<" + rcpt + ">").c_str());
+      if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
+      recipient_list = appended;
+    }
+    set(CURLOPT_MAIL_RCPT, recipient_list);
+    set(CURLOPT_UPLOAD, 1L);
+    set(CURLOPT_READFUNCTION, &Transfer::on_read);
+    set(CURLOPT_READDATA, static_cast<void*>(this));
+    set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    if (r.require_tls) set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (r.basic_auth) {
+      set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
+      set(CURLOPT_PASSWORD, r.basic_auth->second.c_str());
+    }
+    return rc;
+  }
+
   CURLcode configure(CURL* easy) {
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
@@ -139,21 +189,23 @@ struct HttpClient::Transfer {
     const HttpRequest& r = request;
     set(CURLOPT_ERRORBUFFER, error_buffer);
     set(CURLOPT_NOSIGNAL, 1L);  // signals are process-wide; timeouts come from the multi loop anyway
-    set(CURLOPT_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer for the caller to judge
     set(CURLOPT_URL, r.url.c_str());
     set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
-    set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-    set(CURLOPT_WRITEDATA, static_cast<void*>(this));
-    set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
     set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
     set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
     if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
     if (!r.client_cert.empty()) set(CURLOPT_SSLCERT, r.client_cert.c_str());
     if (!r.client_key.empty()) set(CURLOPT_SSLKEY, r.client_key.c_str());
+    if (rc != CURLE_OK) return rc;
+    if (r.is_mail()) return configure_mail(easy);
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer for the caller to judge
+    set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+    set(CURLOPT_WRITEDATA, static_cast<void*>(this));
+    set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
     if (r.basic_auth) {
       set(CURLOPT_HTTPAUTH, static_cast<unsigned long>(CURLAUTH_BASIC));
       set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
@@ -285,6 +337,9 @@ const char* transport_error_class(int curl_code) {
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_USE_SSL_FAILED:
       return "tls";
+    case CURLE_LOGIN_DENIED:
+    case CURLE_AUTH_ERROR:
+      return "auth";
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:

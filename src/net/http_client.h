@@ -1,6 +1,6 @@
-// Non-blocking HTTP client: every request is a libcurl easy transfer on one shared multi handle,
-// driven by the caller's boost::asio::io_context (see net/curl_multi.h). Connections are kept alive
-// and reused across requests to the same host.
+// Non-blocking HTTP and SMTP client: every request is a libcurl easy transfer on one shared multi
+// handle, driven by the caller's boost::asio::io_context (see net/curl_multi.h). Connections are
+// kept alive and reused across requests to the same host.
 //
 // Threading: not thread-safe. Construct, send and destroy on the thread that runs the io_context;
 // callbacks run there too. in_flight() may be read from any thread.
@@ -25,7 +25,7 @@ struct HttpRequest {
   // Any token verb, case-sensitive. POST/PUT/PATCH always send a body (Content-Length: 0 when empty),
   // HEAD never does, other verbs send `body` when it is not empty.
   std::string method = "POST";
-  std::string url;  // http:// or https:// only
+  std::string url;  // http:// or https://; smtp:// or smtps:// for mail
   // Sent as given; an empty value is sent as an empty header. Names and values containing CR or LF
   // make the request fail with CURLE_BAD_FUNCTION_ARGUMENT. Without a Content-Type header a body is
   // sent without one (curl's form-urlencoded default is suppressed).
@@ -40,10 +40,18 @@ struct HttpRequest {
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password
   // Keep at most this many body bytes; the rest is read and discarded and `truncated` is set.
   size_t max_response_bytes = 65536;
+
+  // Mail: with an smtp(s):// url, `body` is the whole RFC 5322 message, sent to `mail_recipients`
+  // from `mail_from`; basic_auth becomes SMTP AUTH; method and headers are ignored.
+  std::string mail_from;
+  std::vector<std::string> mail_recipients;
+  bool require_tls = false;  // STARTTLS, failing when the server does not offer it
+
+  bool is_mail() const { return url.rfind("smtp://", 0) == 0 || url.rfind("smtps://", 0) == 0; }
 };
 
 struct HttpResponse {
-  long status = 0;          // 0 when no HTTP response
+  long status = 0;          // HTTP status, or the last SMTP reply code; 0 when none
   int transport_error = 0;  // CURLcode, 0 = none
   std::string error;        // curl error buffer text when transport_error != 0
   std::string body;

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <filesystem>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -99,9 +100,53 @@ int api_set_basic_auth(herald_request* req, const char* user, const char* passwo
   }
 }
 
+// A bare address: what SMTP's MAIL FROM / RCPT TO carry between < and >.
+std::string address_problem(const char* address) {
+  if (!address || !*address) return "empty mail address";
+  std::string_view a(address);
+  if (a.size() > 254) return "mail address longer than 254 bytes";
+  for (char c : a) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',')
+      return "mail address '" + std::string(a.substr(0, 64)) + "' contains a space, control character or <>,";
+  }
+  auto at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == a.size())
+    return "mail address '" + std::string(a.substr(0, 64)) + "' is not of the form user@domain";
+  return {};
+}
+
+int api_set_mail_from(herald_request* req, const char* address) noexcept {
+  try {
+    if (!req) return 1;
+    if (auto p = address_problem(address); !p.empty()) return refuse(req, p);
+    req->spec.mail_from = address;
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+int api_add_mail_recipient(herald_request* req, const char* address) noexcept {
+  try {
+    if (!req) return 1;
+    if (auto p = address_problem(address); !p.empty()) return refuse(req, p);
+    req->spec.mail_recipients.emplace_back(address);
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+int api_require_tls(herald_request* req) noexcept {
+  if (!req) return 1;
+  req->spec.require_tls = true;
+  return 0;
+}
+
 const herald_host_api kHostApi = {
-    sizeof(herald_host_api), HERALD_ABI_MAJOR, HERALD_ABI_MINOR,   api_log, api_set_method, api_set_url,
-    api_add_header,          api_set_body,     api_set_basic_auth,
+    sizeof(herald_host_api), HERALD_ABI_MAJOR,  HERALD_ABI_MINOR,       api_log,
+    api_set_method,          api_set_url,       api_add_header,         api_set_body,
+    api_set_basic_auth,      api_set_mail_from, api_add_mail_recipient, api_require_tls,
 };
 
 }  // namespace
@@ -160,6 +205,11 @@ Result<std::unique_ptr<Channel>> Channel::open(std::shared_ptr<PluginLibrary> li
 
 Channel::~Channel() { library_->descriptor().endpoint_close(instance_); }
 
+uint64_t Channel::flags() const {
+  const herald_plugin* d = &library_->descriptor();
+  return HERALD_HAS_FIELD(d, herald_plugin, flags) ? d->flags : 0;
+}
+
 Channel::Built Channel::build(const herald_message& message) {
   Built out;
   herald_request req;
@@ -174,6 +224,11 @@ Channel::Built Channel::build(const herald_message& message) {
   if (out.result == HERALD_BUILD_OK && req.spec.url.empty()) {
     out.result = HERALD_BUILD_FAILED;
     out.error = "plugin built a request without a URL";
+  }
+  if (out.result == HERALD_BUILD_OK && req.spec.is_mail() &&
+      (req.spec.mail_from.empty() || req.spec.mail_recipients.empty())) {
+    out.result = HERALD_BUILD_FAILED;
+    out.error = "plugin built a mail without a sender or recipients";
   }
   if (out.result != HERALD_BUILD_OK && out.result != HERALD_BUILD_RETRY) out.result = HERALD_BUILD_FAILED;
   out.request = std::move(req.spec);

@@ -22,7 +22,13 @@ struct RequestSpec {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::optional<std::pair<std::string, std::string>> basic_auth;
-  std::string refused;  // first value the host refused (e.g. a header with CR/LF)
+  // Mail (smtp:// or smtps:// URLs): the SMTP envelope; body is the message.
+  std::string mail_from;
+  std::vector<std::string> mail_recipients;
+  bool require_tls = false;  // STARTTLS on smtp://
+  std::string refused;       // first value the host refused (e.g. a header with CR/LF)
+
+  bool is_mail() const { return url.rfind("smtp://", 0) == 0 || url.rfind("smtps://", 0) == 0; }
 };
 
 // A loaded shared object; unloaded when the last user lets go.
@@ -69,6 +75,8 @@ class Channel {
   Judged classify(const herald_message& message, const herald_response& response);
 
   const std::string& endpoint_name() const { return endpoint_; }
+  // The descriptor's HERALD_PLUGIN_* bits (0 for plugins older than ABI 1.1).
+  uint64_t flags() const;
   const PluginLibrary& library() const { return *library_; }
 
  private:

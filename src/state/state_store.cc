@@ -237,7 +237,9 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
       no->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, new_message_id());
       no->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
       // keys is a JSON object whose dump sorts members: one text per entity.
-      no->bind(8, e.entity + "\n" + e.keys.dump()).bind(9, t.ordered ? 1 : 0);
+      std::string key = e.entity + "\n" + e.keys.dump();
+      if (!t.order_scope.empty()) key += "\n" + t.order_scope;
+      no->bind(8, key).bind(9, t.ordered ? 1 : 0);
       if (auto s = no->run(); !s) return s.error();
       ++created;
     }

@@ -71,6 +71,9 @@ struct IngestItem {
     nlohmann::json rule;        // Rule.* values for mappings and templates
     nlohmann::json recipients;  // resolved recipients
     bool ordered = false;       // held back while an earlier one for the same entity is owed
+    // Narrows the order to entity + scope (e.g. one recipient's address), so
+    // that one recipient's retries do not hold back another's messages.
+    std::string order_scope;
   };
   std::vector<Target> targets;
 };
