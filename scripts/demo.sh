@@ -14,6 +14,7 @@ DEMO=build/demo
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 sed "s/127.0.0.1:18080/127.0.0.1:$PORT/" config/demo/herald.toml >"$DEMO/herald.toml"
+install -m 600 config/demo/pep.password "$DEMO/pep.password"
 sqlite3 "$DEMO/producer.db" "PRAGMA journal_mode=WAL;" >/dev/null
 sqlite3 "$DEMO/producer.db" <config/outbox.sql
 sqlite3 "$DEMO/producer.db" <config/demo/producer.sql

@@ -417,7 +417,13 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
       return r.error("recipients", "expected a table such as { identity = true, roles = [\"Security\"] }");
     HERALD_TRY(load_recipients(file, cfg.dir, *rt, prefix + ".recipients", n.recipients));
   }
-  HERALD_TRY(r.string("endpoint", n.endpoint, true));
+  // One endpoint, or several that each get their own notification.
+  HERALD_TRY(r.string("endpoint", n.endpoint));
+  HERALD_TRY(r.string_list("endpoints", n.endpoints));
+  if (!n.endpoint.empty() && !n.endpoints.empty()) return r.error("endpoints", "give either 'endpoint' or 'endpoints'");
+  if (n.endpoint.empty() && n.endpoints.empty()) return r.error("endpoint", "is required (or 'endpoints')");
+  if (n.endpoints.empty()) n.endpoints.push_back(n.endpoint);
+  n.endpoint = n.endpoints.front();
   HERALD_TRY(r.string("mapping", n.mapping));
   HERALD_TRY(r.boolean("enabled", n.enabled));
   HERALD_TRY(r.no_unknown_keys());
@@ -429,7 +435,11 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
     return r.error("actions", "give either 'action' or 'actions', not both");
   }
   if (n.topic.empty()) n.topic = n.name;
-  if (!cfg.endpoints.count(n.endpoint)) return r.error("endpoint", "no endpoint named '" + n.endpoint + "'");
+  for (const auto& e : n.endpoints) {
+    const char* key = n.endpoints.size() > 1 || t.contains("endpoints") ? "endpoints" : "endpoint";
+    if (!cfg.endpoints.count(e)) return r.error(key, "no endpoint named '" + e + "'");
+    if (std::count(n.endpoints.begin(), n.endpoints.end(), e) > 1) return r.error(key, "'" + e + "' is listed twice");
+  }
   if (cfg.find_notification(n.name)) return r.error("name", "duplicate notification name '" + n.name + "'");
   if (!n.mapping.empty()) {
     n.mapping = resolve(cfg.mapping_dir, n.mapping);

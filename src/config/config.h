@@ -73,7 +73,8 @@ struct NotificationConfig {
   std::string topic;
   std::string level = "INFO";  // SUCCESS, INFO, WARNING, ERROR
   RecipientsConfig recipients;
-  std::string endpoint;
+  std::string endpoint;                // the first of `endpoints`
+  std::vector<std::string> endpoints;  // each gets its own notification
   std::string mapping;  // absolute path of the mapping file
   bool enabled = true;
   int line = 0;

@@ -256,8 +256,12 @@ class Command {
     nlohmann::json extra = {{"Rule", rule}};
     auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event, &extra);
     if (!rendered) return fail(rendered.error().message);
-    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event, rule);
-    auto built = runtime.channel(ncfg->endpoint)->build(msg.get());
+    plugin::Channel* channel = runtime.channel(ncfg->endpoint);
+    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event, rule,
+                          nullptr, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+    // A stand-in: render never asks the token endpoint.
+    if (endpoint->auth_type == "oauth2") msg.set_auth_token("oauth2-token-not-fetched-by-render");
+    auto built = channel->build(msg.get());
     if (built.result != HERALD_BUILD_OK) return fail("plugin: " + built.error);
     json headers = json::object();
     for (const auto& [k, v] : built.request.headers) {

@@ -38,18 +38,20 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
                                 [&](const nlohmann::json& r) { return r.value("address", "") == address; });
       if (!listed) recipients.push_back({{"identity", ""}, {"address", address}, {"name", ""}});
     }
-    const config::EndpointConfig* ep = runtime.endpoint(n.endpoint);
-    bool ordered = ep && ep->ordered;
-    if (ep && ep->per_recipient && recipients.is_array() && !recipients.empty()) {
-      // One notification each: its own retries, its own order, one message per person.
-      for (auto& r : recipients) {
-        state::IngestItem::Target t(n.name, n.endpoint, m.rule, nlohmann::json::array({r}), ordered);
-        t.order_scope = r.value("address", "");
-        targets.push_back(std::move(t));
+    for (const auto& endpoint : n.endpoints) {
+      const config::EndpointConfig* ep = runtime.endpoint(endpoint);
+      bool ordered = ep && ep->ordered;
+      if (ep && ep->per_recipient && recipients.is_array() && !recipients.empty()) {
+        // One notification each: its own retries, its own order, one message per person.
+        for (const auto& r : recipients) {
+          state::IngestItem::Target t(n.name, endpoint, m.rule, nlohmann::json::array({r}), ordered);
+          t.order_scope = r.value("address", "");
+          targets.push_back(std::move(t));
+        }
+      } else {
+        targets.emplace_back(n.name, endpoint, m.rule, recipients, ordered);
       }
-      continue;
     }
-    targets.emplace_back(n.name, n.endpoint, std::move(m.rule), std::move(recipients), ordered);
   }
   return targets;
 }

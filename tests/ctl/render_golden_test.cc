@@ -175,6 +175,7 @@ class RenderGoldenTest : public ::testing::Test {
     }
     config_ = dir_.file("herald.toml");
     test::write_file(config_, config);
+    test::write_file(dir_.file("pep.password"), test::read_file(kSource + "/config/demo/pep.password"));
   }
 
   json render(const std::string& notification, long long event_id) {
