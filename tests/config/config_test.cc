@@ -156,7 +156,30 @@ INSTANTIATE_TEST_SUITE_P(
                 "9: key 'notification[0].actions'"},
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
                 "name = \"n\"\nentity = \"identity\"\nendpoint = \"a\"\nrecipients = { managers = true }\n",
-                "9: unknown key 'notification[0].recipients.managers'"}));
+                "9: unknown key 'notification[0].recipients.managers'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\ntarget = \"http://x;user\"\n",
+                "5: key 'endpoints.a.target'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\nurl = \"http://x\"\n"
+                "target = \"http://x\"\n",
+                "6: key 'endpoints.a.target': give either"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "auth = { type = \"oauth2\", token_url = \"ftp://x\", client_id = \"c\", client_secret_env = "
+                "\"PATH\" }\n",
+                "5: key 'endpoints.a.auth.token_url'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+                "auth = { type = \"oauth2\", token_url = \"https://x\", client_id = \"c\", client_secret_env = "
+                "\"PATH\", client_auth = \"jwt\" }\n",
+                "5: key 'endpoints.a.auth.client_auth'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
+                "name = \"n\"\nentity = \"identity\"\nendpoints = [\"a\", \"b\"]\n",
+                "8: key 'notification[0].endpoints': no endpoint named 'b'"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
+                "name = \"n\"\nentity = \"identity\"\nendpoint = \"a\"\nendpoints = [\"a\"]\n",
+                "9: key 'notification[0].endpoints': give either"},
+        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
+                "name = \"n\"\nentity = \"identity\"\nendpoint = \"a\"\n"
+                "recipients = { addresses = [\"ops@x\\r\\nBcc: y@z\"] }\n",
+                "9: key 'notification[0].recipients.addresses'"}));
 
 TEST(Config, ReadsNotificationRuleFieldsAndSplitsTheManualsActionList) {
   TempDir dir;
@@ -204,6 +227,62 @@ TEST(Config, PassesChannelSpecificKeysToThePlugin) {
   const auto& s = cfg->endpoints.at("m").settings;
   EXPECT_THAT(s, ::testing::Contains(std::make_pair(std::string("smtp_port"), std::string("587"))));
   EXPECT_THAT(s, ::testing::Contains(std::make_pair(std::string("starttls"), std::string("true"))));
+}
+
+TEST(Config, TargetCarriesUrlAndBasicLoginAndArraysReachPluginsOneItemPerLine) {
+  TempDir dir;
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.pep]\nchannel = \"json\"\n"
+             "target = \"https://pep.example/notify;alice;pa;ss\"\n"
+             "[endpoints.m]\nchannel = \"email\"\nto = [\"a@example.org\", \"b@example.org\"]\n"
+             "[endpoints.m2]\nchannel = \"email\"\nper_recipient = false\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& pep = cfg->endpoints.at("pep");
+  EXPECT_EQ(pep.url, "https://pep.example/notify");
+  EXPECT_EQ(pep.auth_type, "basic");
+  EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("auth.username"), std::string("alice"))));
+  // The password keeps its own semicolons.
+  EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("auth.password"), std::string("pa;ss"))));
+  EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("config_dir"), dir.path())));
+  EXPECT_FALSE(pep.per_recipient);
+  const auto& m = cfg->endpoints.at("m");
+  EXPECT_TRUE(m.per_recipient);  // mail goes out one message per person unless told otherwise
+  EXPECT_THAT(m.settings,
+              ::testing::Contains(std::make_pair(std::string("to"), std::string("a@example.org\nb@example.org"))));
+  EXPECT_FALSE(cfg->endpoints.at("m2").per_recipient);
+}
+
+TEST(Config, NotificationMayServeSeveralEndpoints) {
+  TempDir dir;
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\n[endpoints.b]\nchannel = \"xml\"\n"
+             "[[notification]]\nname = \"n\"\nentity = \"policy\"\nendpoints = [\"a\", \"b\"]\n"
+             "recipients = { addresses = [\"ops@example.org\"] }\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& n = cfg->notifications.at(0);
+  EXPECT_EQ(n.endpoints, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(n.endpoint, "a");
+  EXPECT_EQ(n.recipients.addresses, (std::vector<std::string>{"ops@example.org"}));
+  EXPECT_FALSE(n.recipients.needs_lookup());
+}
+
+TEST(Config, OAuth2SettingsAreKeptForTheHost) {
+  TempDir dir;
+  write_file(dir.file("secret"), "sh!\n");
+  write_file(dir.file("h.toml"),
+             "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\nurl = \"https://api\"\n"
+             "auth = { type = \"oauth2\", token_url = \"https://idp/token\", client_id = \"herald\", "
+             "client_secret_file = \"secret\", scopes = [\"a\", \"b\"], client_auth = \"post\" }\n");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& o = cfg->endpoints.at("a").oauth2;
+  EXPECT_EQ(o.token_url, "https://idp/token");
+  EXPECT_EQ(o.client_id, "herald");
+  EXPECT_EQ(o.client_secret, "sh!");
+  EXPECT_EQ(o.scopes, "a b");
+  EXPECT_EQ(o.client_auth, "post");
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#include "delivery/message.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace herald::delivery {
+namespace {
+
+std::map<std::string, std::string> fields_of(const herald_message& m) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < m.field_count; ++i) out[m.fields[i].key] = m.fields[i].value;
+  return out;
+}
+
+TEST(Message, CarriesEventRuleBodyFieldsRecipientsAndOptionalXml) {
+  Event e;
+  e.id = 42;
+  e.entity = "policy";
+  e.action = "UPDATE";
+  e.keys = {{"PolicyID", "p-7"}};
+  Rendered r;
+  r.body = {{"targetId", "p-7"}, {"person", {{"name", "Zoë"}, {"age", 40}}}, {"tags", {"a", "b"}}, {"gone", nullptr}};
+  nlohmann::json rule = {{"attribute", "policy"}, {"level", "INFO"}};
+  nlohmann::json recipients = {{{"identity", "3"}, {"address", "zoe@example.org"}, {"name", "Zoë A"}},
+                               {{"address", "ops@example.org"}}};
+  Message m(7, "mid", 2, "Policy updated", r, e, rule, recipients, true);
+  const herald_message& h = m.get();
+  auto f = fields_of(h);
+  EXPECT_EQ(f["Event.id"], "42");
+  EXPECT_EQ(f["Event.PolicyID"], "p-7");
+  EXPECT_EQ(f["Rule.attribute"], "policy");
+  EXPECT_EQ(f["Body.targetId"], "p-7");
+  EXPECT_EQ(f["Body.person.name"], "Zoë");
+  EXPECT_EQ(f["Body.person.age"], "40");
+  EXPECT_EQ(f["Body.tags.1"], "b");
+  EXPECT_EQ(f.count("Body.gone"), 0u);
+  ASSERT_EQ(h.recipient_count, 2u);
+  EXPECT_STREQ(h.recipients[0].address, "zoe@example.org");
+  EXPECT_STREQ(h.recipients[0].name, "Zoë A");
+  EXPECT_STREQ(h.recipients[1].identity, "");
+  EXPECT_STREQ(h.recipients[1].name, "");
+  ASSERT_NE(h.body_xml, nullptr);
+  EXPECT_THAT(std::string(h.body_xml, h.body_xml_size), ::testing::HasSubstr("<targetId>p-7</targetId>"));
+  EXPECT_EQ(h.auth_token, nullptr);
+  m.set_auth_token("tok");
+  EXPECT_STREQ(m.get().auth_token, "tok");
+
+  Message plain(8, "mid2", 1, "n", r, e);
+  EXPECT_EQ(plain.get().body_xml, nullptr);
+  EXPECT_EQ(plain.get().recipient_count, 0u);
+}
+
+}  // namespace
+}  // namespace herald::delivery
