@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          spdlog::warn(
-              "SIGHUP: live reload is not available in this version; restart heraldd to apply changes");
+          // A refused reload is logged by reload() and leaves the running set in place.
+          spdlog::info("SIGHUP: reloading {}", config_path);
+          (void)daemon.value()->reload();
           signals.async_wait(on_signal);
           return;
         }

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -244,6 +245,47 @@ TEST(HeraldctlOperations, SigtermLetsTheAttemptInFlightFinishAndExitsZero) {
   auto s = nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output);
   EXPECT_EQ(s["delivered"], 1) << r.output;
   EXPECT_EQ(s["in_flight"], 0);
+}
+
+// A rotated secret is picked up by SIGHUP (secret files are not watched).
+TEST(HeraldctlOperations, SighupReloadsTheRunningDaemon) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s = scenario(sink.url());
+  std::string cfg = test::write_scenario(dir, s);
+  std::string toml = test::read_file(cfg);
+  toml.insert(toml.find("timeout = \"5s\"\n"), "auth = { type = \"bearer\", token_file = \"token\" }\n");
+  test::write_file(cfg, toml);
+  test::write_file(dir.file("token"), "old-token\n");
+  auto wait_for_file = [&](const std::string& name) {
+    return "for i in $(seq 200); do [ -e " + dir.file(name) + " ] && break; sleep 0.05; done; ";
+  };
+  std::string script = "(" + std::string(HERALDD_PATH) + " --config " + cfg + " >" + dir.file("log") +
+                       " 2>&1 & pid=$!; " + wait_for_file("arrived1") + "echo new-token >" +
+                       dir.file("token") + "; kill -HUP $pid; " +
+                       "for i in $(seq 200); do grep -q \"configuration reloaded\" " + dir.file("log") +
+                       " && break; sleep 0.05; done; touch " + dir.file("reloaded") + "; " +
+                       wait_for_file("arrived2") + "kill -TERM $pid; wait $pid; echo \"exit=$?\")";
+  std::thread driver([&] {
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"1"})");
+    if (!sink.wait_for_requests(1, std::chrono::seconds(20))) return;
+    test::write_file(dir.file("arrived1"), "1");
+    for (int i = 0; i < 400 && !std::filesystem::exists(dir.file("reloaded")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"2"})");
+    if (sink.wait_for_requests(2, std::chrono::seconds(20))) test::write_file(dir.file("arrived2"), "1");
+  });
+  auto r = run_process("bash -c '" + script + "'", 60);
+  driver.join();
+  std::string log = test::read_file(dir.file("log"));
+  EXPECT_THAT(r.output, HasSubstr("exit=0"));
+  EXPECT_THAT(log, HasSubstr("SIGHUP: reloading"));
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 2u) << log;
+  EXPECT_EQ(reqs[0].header("Authorization"), "Bearer old-token");
+  EXPECT_EQ(reqs[1].header("Authorization"), "Bearer new-token");
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("new-token")));  // secrets never logged
 }
 
 }  // namespace
