@@ -266,6 +266,9 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   HERALD_TRY(r.duration("connect_timeout", ep.connect_timeout));
   HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
   HERALD_TRY(r.boolean("ordered", ep.ordered));
+  int64_t max_in_flight = 0;
+  HERALD_TRY(r.integer("max_in_flight", max_in_flight, 1, 100000));
+  ep.max_in_flight = static_cast<int>(max_in_flight);
   HERALD_TRY(r.string("ca_file", ep.ca_file));
   ep.ca_file = resolve(dir, ep.ca_file);
   HERALD_TRY(r.string("client_cert", ep.client_cert));

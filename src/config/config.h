@@ -22,6 +22,9 @@ struct EndpointConfig {
   // Per-entity order: a later notification for the same entity waits while
   // an earlier one is still owed to this endpoint.
   bool ordered = true;
+  // At most this many attempts in flight to this endpoint (0: only the
+  // daemon's max_in_flight applies).
+  int max_in_flight = 0;
   std::string ca_file;
   std::string client_cert;                                   // mutual TLS: PEM certificate ...
   std::string client_key;                                    // ... and its key

@@ -216,22 +216,55 @@ void Daemon::dispatch() {
   dispatch_scheduled_ = false;
   if (stopping_) return;
   int capacity = runtime_->config().max_in_flight - static_cast<int>(in_flight_);
-  if (capacity > 0) {
-    auto rows = store_.claim_due(now_ms(), capacity);
+  // Endpoints with their own max_in_flight are claimed one by one, up to
+  // their room; the others together with what is left.
+  std::vector<std::string> capped;
+  std::vector<std::pair<std::string, int>> room;
+  for (const auto& [name, ep] : runtime_->config().endpoints) {
+    if (ep.max_in_flight <= 0) continue;
+    capped.push_back(name);
+    int left = ep.max_in_flight - static_cast<int>(busy_[name]);
+    if (left > 0) room.emplace_back(name, left);
+  }
+  auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
+    auto rows = store_.claim_due(now_ms(), limit, filter);
     if (!rows) {
       spdlog::error("{}: claiming due notifications: {}", runtime_->config().state_db, rows.error().message);
-    } else {
-      for (auto& row : rows.value()) start_attempt(std::move(row));
+      return;
     }
+    capacity -= static_cast<int>(rows->size());
+    for (auto& row : rows.value()) {
+      ++busy_[row.endpoint];
+      start_attempt(std::move(row));
+    }
+  };
+  for (const auto& [name, left] : room) {
+    if (capacity <= 0) break;
+    state::StateStore::EndpointFilter only;
+    only.endpoint = name;
+    claim(std::min(left, capacity), only);
+  }
+  if (capacity > 0) {
+    state::StateStore::EndpointFilter others;
+    others.exclude = capped;
+    claim(capacity, others);
   }
   arm_dispatch_timer();
   check_drained();
 }
 
+std::vector<std::string> Daemon::endpoints_at_capacity() {
+  std::vector<std::string> full;
+  for (const auto& [name, ep] : runtime_->config().endpoints) {
+    if (ep.max_in_flight > 0 && static_cast<int>(busy_[name]) >= ep.max_in_flight) full.push_back(name);
+  }
+  return full;
+}
+
 void Daemon::arm_dispatch_timer() {
   // When full, a completing attempt triggers the next dispatch instead.
   if (stopping_ || in_flight_ >= static_cast<size_t>(runtime_->config().max_in_flight)) return;
-  auto next = store_.next_due_at();
+  auto next = store_.next_due_at(endpoints_at_capacity());
   if (!next) {
     spdlog::error("{}: {}", runtime_->config().state_db, next.error().message);
     return;
@@ -440,6 +473,7 @@ herald_outcome override_outcome(const config::EndpointConfig& endpoint, long sta
 }
 
 void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result) {
+  if (auto it = busy_.find(row.endpoint); it != busy_.end() && it->second > 0) --it->second;
   herald_outcome outcome = result.outcome;
   const std::optional<long>& status = result.status;
   const std::string& error = result.error;

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -66,6 +68,8 @@ class Daemon {
   void schedule_dispatch();
   void dispatch();
   void arm_dispatch_timer();
+  // Endpoints whose own max_in_flight is reached.
+  std::vector<std::string> endpoints_at_capacity();
   void start_attempt(state::NotificationRow row);
   // Builds the request with the channel and sends it. `token_refreshed`:
   // this attempt already asked for a new OAuth2 token after a 401.
@@ -109,6 +113,8 @@ class Daemon {
   bool config_watched_ = false;
   int64_t cursor_ = 0;
   size_t in_flight_ = 0;
+  // Claimed and not finished, by endpoint (for per-endpoint max_in_flight).
+  std::map<std::string, size_t> busy_;
   bool ingest_scheduled_ = false;
   bool ingest_caught_up_ = false;
   bool dispatch_scheduled_ = false;

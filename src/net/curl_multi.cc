@@ -48,6 +48,9 @@ CurlMultiDriver::CurlMultiDriver(boost::asio::io_context& io)
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMultiDriver::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // curl's default cache (4 x the transfers added) is small when many endpoints share the handle: a
+  // busy endpoint would push out another's idle keep-alive connections.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 512L);
 }
 
 CurlMultiDriver::~CurlMultiDriver() {

@@ -262,14 +262,39 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
   return created.value();
 }
 
-Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit) {
+namespace {
+
+// "AND n.endpoint = ?3" / "AND n.endpoint NOT IN (?3, ?4, ...)", bound by bind_endpoints.
+std::string endpoint_clause(const StateStore::EndpointFilter& f, int first_param) {
+  std::string sql;
+  int p = first_param;
+  if (f.endpoint) sql += " AND n.endpoint = ?" + std::to_string(p++);
+  if (!f.exclude.empty()) {
+    sql += " AND n.endpoint NOT IN (";
+    for (size_t i = 0; i < f.exclude.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(p++);
+    sql += ")";
+  }
+  return sql;
+}
+
+void bind_endpoints(db::Statement& st, const StateStore::EndpointFilter& f, int first_param) {
+  int p = first_param;
+  if (f.endpoint) st.bind(p++, *f.endpoint);
+  for (const auto& e : f.exclude) st.bind(p++, e);
+}
+
+}  // namespace
+
+Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit, const EndpointFilter& filter) {
   auto st =
       db_.prepare(std::string("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
                               "SELECT id FROM notifications n WHERE state IN ('pending', 'waiting') "
-                              "AND next_attempt_at <= ?1 AND ") +
-                  kNotBlocked + " ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
+                              "AND next_attempt_at <= ?1") +
+                  endpoint_clause(filter, 3) + " AND " + kNotBlocked +
+                  " ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, limit);
+  bind_endpoints(*st, filter, 3);
   std::vector<NotificationRow> rows;
   for (;;) {
     auto r = st->step();
@@ -283,12 +308,14 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
   return rows;
 }
 
-Result<std::optional<int64_t>> StateStore::next_due_at() {
-  auto st =
-      db_.prepare(std::string("SELECT MIN(next_attempt_at) FROM notifications n WHERE state IN ('pending', "
-                              "'waiting') AND ") +
-                  kNotBlocked);
+Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::string>& exclude_endpoints) {
+  EndpointFilter filter;
+  filter.exclude = exclude_endpoints;
+  auto st = db_.prepare(
+      std::string("SELECT MIN(next_attempt_at) FROM notifications n WHERE state IN ('pending', 'waiting')") +
+      endpoint_clause(filter, 1) + " AND " + kNotBlocked);
   if (!st) return st.error();
+  bind_endpoints(*st, filter, 1);
   auto r = st->step();
   if (!r) return r.error();
   if (!*r || st->is_null(0)) return std::optional<int64_t>{};

@@ -102,9 +102,15 @@ class StateStore {
 
   // Moves up to `limit` due notifications (pending or waiting with
   // next_attempt_at <= now) to in_flight and returns them, oldest due first.
-  Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit);
+  // Which endpoints a claim may take from: only `endpoint` when set; never
+  // those in `exclude` (endpoints already at their max_in_flight).
+  struct EndpointFilter {
+    std::optional<std::string> endpoint;
+    std::vector<std::string> exclude;
+  };
+  Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit, const EndpointFilter& filter = {});
   // Earliest next_attempt_at among pending and waiting rows.
-  Result<std::optional<int64_t>> next_due_at();
+  Result<std::optional<int64_t>> next_due_at(const std::vector<std::string>& exclude_endpoints = {});
   // Notifications that a previous run left in flight go back to pending
   // (their interrupted attempt is recorded). Returns how many.
   Result<int64_t> recover_in_flight(int64_t now_ms);

@@ -298,5 +298,38 @@ TEST_F(ChannelsTest, PerRecipientEndpointSplitsFixedAddressesIntoOwnNotification
   EXPECT_EQ(api.request_count(), 2u);
 }
 
+TEST_F(ChannelsTest, EndpointMaxInFlightCapsConcurrentAttemptsWhileOthersFlow) {
+  tools::SinkOptions slow;
+  slow.delay = 300ms;
+  tools::ThreadedHttpSink capped(slow), free(slow);
+  configure(capped.url(), "\n[endpoints.free]\nchannel = \"json\"\nurl = \"" +
+                              free.url() +
+                              "\"\nordered = false\n"
+                              "\n[[notification]]\nname = \"Free\"\non = \"REST Person Added\"\nendpoint = \"free\"\n");
+  std::string toml = test::read_file(config_);
+  replace(toml, "timeout = \"5s\"\n", "timeout = \"5s\"\nmax_in_flight = 2\nordered = false\n");
+  test::write_file(config_, toml);
+  boost::asio::io_context io;
+  auto d = start(io);
+  ASSERT_TRUE(d);
+  for (int i = 0; i < 6; ++i) emit("identity", "CREATE", "REST Person Added", {{"PersonID", i}}, {});
+  ASSERT_TRUE(run_until(io, [&] { return count_in(d->store(), state::State::Delivered) == 12; }));
+  auto max_connection = [](const std::vector<tools::ReceivedRequest>& reqs) {
+    uint64_t m = 0;
+    for (const auto& r : reqs) m = std::max(m, r.connection);
+    return m;
+  };
+  // Two at a time at most: never more than two connections were needed.
+  EXPECT_EQ(capped.request_count(), 6u);
+  EXPECT_LE(max_connection(capped.requests()), 2u) << [&] {
+    std::string s;
+    for (const auto& r : capped.requests()) s += std::to_string(r.connection) + " ";
+    return s;
+  }();
+  // The endpoint without a cap took them all at once.
+  EXPECT_EQ(free.request_count(), 6u);
+  EXPECT_GT(max_connection(free.requests()), 2u);
+}
+
 }  // namespace
 }  // namespace herald::daemon
