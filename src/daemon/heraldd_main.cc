@@ -1,11 +1,16 @@
 // heraldd: the Herald notification daemon.
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <iostream>
 #include <string>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "common/logging.h"
 #include "daemon/daemon.h"
@@ -52,34 +57,67 @@ int main(int argc, char** argv) {
   herald::setup_logging(log_level.empty() ? "info" : log_level);
 
   boost::asio::io_context io;
-  auto daemon = herald::daemon::Daemon::create(io, config_path, options);
-  if (!daemon) {
-    spdlog::error("{}", daemon.error().message);
-    return 1;
-  }
-  if (log_level.empty()) herald::setup_logging(daemon.value()->runtime().config().log_level);
-  if (auto s = daemon.value()->start(); !s) {
-    spdlog::error("{}", s.error().message);
-    return 1;
-  }
-
-  if (!options.drain) daemon.value()->watch_configuration();
+  std::unique_ptr<herald::daemon::Daemon> daemon;
+  int exit_code = 0;
+  // A producer database that is missing or locked at start may appear or
+  // clear: wait for it (backing off up to 30 s) instead of exiting.
+  boost::asio::steady_timer retry(io);
+  std::chrono::seconds backoff(1);
+  std::function<void()> try_start = [&] {
+    auto created = herald::daemon::Daemon::create(io, config_path, options);
+    if (!created) {
+      if (created.error().transient && !options.drain) {
+        spdlog::error("{}; trying again in {} s", created.error().message, backoff.count());
+        retry.expires_after(backoff);
+        backoff = std::min<std::chrono::seconds>(backoff * 2, std::chrono::seconds(30));
+        retry.async_wait([&](const boost::system::error_code& ec) {
+          if (!ec) try_start();
+        });
+        return;
+      }
+      spdlog::error("{}", created.error().message);
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    daemon = std::move(created.value());
+    if (log_level.empty()) herald::setup_logging(daemon->runtime().config().log_level);
+    if (auto s = daemon->start(); !s) {
+      spdlog::error("{}", s.error().message);
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    if (!options.drain) daemon->watch_configuration();
+  };
+  try_start();
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          // A refused reload is logged by reload() and leaves the running set in place.
-          spdlog::info("SIGHUP: reloading {}", config_path);
-          (void)daemon.value()->reload();
+          if (daemon) {
+            // A refused reload is logged by reload() and leaves the running set in place.
+            spdlog::info("SIGHUP: reloading {}", config_path);
+            (void)daemon->reload();
+          } else {
+            retry.cancel();
+            backoff = std::chrono::seconds(1);
+            try_start();
+          }
           signals.async_wait(on_signal);
           return;
         }
         spdlog::info("{}: stopping", strsignal(sig));
-        daemon.value()->stop([&] { io.stop(); });
+        retry.cancel();
+        if (daemon) {
+          daemon->stop([&] { io.stop(); });
+        } else {
+          io.stop();
+        }
       };
   signals.async_wait(on_signal);
-  io.run();
-  return 0;
+  if (exit_code == 0) io.run();
+  return exit_code;
 }

@@ -12,7 +12,7 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
   const config::Config& c = rt->config_;
 
   auto reader = outbox::OutboxReader::open(c.outbox_db, c.outbox_table);
-  if (!reader) return Error{c.path + ": [outbox]: " + reader.error().message};
+  if (!reader) return Error{c.path + ": [outbox]: " + reader.error().message, reader.error().transient};
   rt->outbox_ = std::make_unique<outbox::OutboxReader>(std::move(reader.value()));
   auto matcher = rules::Matcher::build(c);
   if (!matcher) return matcher.error();

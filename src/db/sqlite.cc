@@ -12,7 +12,10 @@ Result<Database> Database::open(const std::string& path, Mode mode, int busy_tim
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
-    return Error{"cannot open database '" + path + "': " + msg};
+    // A file that is not there yet or is locked may well be there later.
+    int primary = rc & 0xff;
+    bool transient = primary == SQLITE_CANTOPEN || primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+    return Error{"cannot open database '" + path + "': " + msg, transient};
   }
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, busy_timeout_ms);

@@ -288,5 +288,33 @@ TEST(HeraldctlOperations, SighupReloadsTheRunningDaemon) {
   EXPECT_THAT(log, ::testing::Not(HasSubstr("new-token")));  // secrets never logged
 }
 
+// The producer's database is not there when heraldd starts (its service is
+// late): heraldd waits for it, then delivers what it finds.
+TEST(HeraldctlOperations, MissingProducerDatabaseAtStartIsWaitedFor) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  std::filesystem::rename(dir.file("producer.db"), dir.file("producer.db.later"));
+  std::string script = "(" + std::string(HERALDD_PATH) + " --config " + cfg + " >" + dir.file("log") +
+                       " 2>&1 & pid=$!; for i in $(seq 200); do grep -q \"trying again\" " + dir.file("log") +
+                       " && break; sleep 0.05; done; mv " + dir.file("producer.db.later") + " " +
+                       dir.file("producer.db") + "; for i in $(seq 300); do [ -e " + dir.file("arrived") +
+                       " ] && break; sleep 0.05; done; kill -TERM $pid; wait $pid; echo \"exit=$?\")";
+  std::thread driver([&] {
+    for (int i = 0; i < 400 && !std::filesystem::exists(dir.file("producer.db")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"1"})");
+    if (sink.wait_for_requests(1, std::chrono::seconds(20))) test::write_file(dir.file("arrived"), "1");
+  });
+  auto r = run_process("bash -c '" + script + "'", 60);
+  driver.join();
+  std::string log = test::read_file(dir.file("log"));
+  EXPECT_THAT(r.output, HasSubstr("exit=0")) << log;
+  EXPECT_THAT(log, HasSubstr("producer.db"));
+  EXPECT_THAT(log, HasSubstr("trying again in 1 s"));
+  EXPECT_EQ(sink.request_count(), 1u) << log;
+}
+
 }  // namespace
 }  // namespace herald
