@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -166,6 +167,29 @@ std::optional<std::string> scalar_text(const toml::node& n) {
     return joined;
   }
   return std::nullopt;
+}
+
+// "64KB", "512MB", "2GB" (powers of 1024) or a number of bytes.
+std::optional<int64_t> parse_size(const toml::node& n) {
+  int64_t bytes = 0;
+  if (n.is_integer()) {
+    bytes = *n.value<int64_t>();
+  } else if (auto text = n.value<std::string>(); text && n.is_string()) {
+    size_t digits = 0;
+    while (digits < text->size() && std::isdigit(static_cast<unsigned char>((*text)[digits]))) ++digits;
+    if (digits == 0 || digits > 12) return std::nullopt;
+    int64_t number = std::stoll(text->substr(0, digits));
+    std::string unit = ascii_upper(text->substr(digits));
+    static const std::map<std::string, int64_t> kUnits = {
+        {"", 1}, {"B", 1}, {"KB", 1LL << 10}, {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
+    auto it = kUnits.find(unit);
+    if (it == kUnits.end()) return std::nullopt;
+    bytes = number * it->second;
+  } else {
+    return std::nullopt;
+  }
+  if (bytes < (64 << 10)) return std::nullopt;
+  return bytes;
 }
 
 Status load_auth(const std::string& file, const std::string& dir, const toml::table& auth,
@@ -493,6 +517,11 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
     cfg.max_response_bytes = static_cast<size_t>(v);
     HERALD_TRY(r.duration("poll_interval", cfg.poll_interval));
     HERALD_TRY(r.duration("shutdown_grace", cfg.shutdown_grace));
+    if (const toml::node* n = r.get("state_db_max_size")) {
+      auto bytes = parse_size(*n);
+      if (!bytes) return r.error("state_db_max_size", "expected a size such as \"512MB\" or \"2GB\" (at least 64KB)");
+      cfg.state_db_max_bytes = *bytes;
+    }
     HERALD_TRY(r.no_unknown_keys());
     cfg.state_db = resolve(cfg.dir, cfg.state_db);
     cfg.plugin_dir = resolve(cfg.dir, cfg.plugin_dir);

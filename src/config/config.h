@@ -106,6 +106,9 @@ struct Config {
   std::chrono::milliseconds poll_interval{2'000};  // fallback when file events are missed
   size_t max_response_bytes = 4096;                // server response kept per attempt
   std::chrono::milliseconds shutdown_grace{10'000};
+  // Caps the state database's file (0: no cap). When it is full Herald stops
+  // taking new events (they wait in the outbox) and keeps delivering.
+  int64_t state_db_max_bytes = 0;
 
   // [outbox]
   std::string outbox_db;

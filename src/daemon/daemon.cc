@@ -32,6 +32,7 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
       retry_ingest_timer_(io),
       stop_timer_(io),
       reload_timer_(io),
+      record_timer_(io),
       config_watcher_(io, [this] {
         // Editors write in several steps: wait for the burst to settle.
         reload_timer_.expires_after(300ms);
@@ -47,6 +48,7 @@ Daemon::~Daemon() {
   retry_ingest_timer_.cancel();
   stop_timer_.cancel();
   reload_timer_.cancel();
+  record_timer_.cancel();
   config_watcher_.stop();
 }
 
@@ -69,6 +71,9 @@ Status Daemon::reload() {
     return Error{msg};
   }
   for (const auto& w : next->config().warnings) spdlog::warn("{}", w);
+  if (auto s = store_.limit_size(next->config().state_db_max_bytes); !s) {
+    spdlog::error("{}: state_db_max_size: {}", next->config().state_db, s.error().message);
+  }
   runtime_ = std::move(next);
   ++reloads_;
   if (config_watched_) watch_configuration();
@@ -96,6 +101,9 @@ Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, cons
   if (!rt) return rt.error();
   auto store = state::StateStore::open(rt.value()->config().state_db);
   if (!store) return Error{rt.value()->config().state_db + ": " + store.error().message};
+  if (auto s = store->limit_size(rt.value()->config().state_db_max_bytes); !s) {
+    return Error{rt.value()->config().state_db + ": " + s.error().message};
+  }
   return std::make_unique<Daemon>(io, std::move(rt.value()), std::move(store.value()), options);
 }
 
@@ -144,6 +152,15 @@ void Daemon::maybe_finish_stop() {
   if (!stopping_ || !on_stopped_) return;
   if (in_flight_ > 0 && stop_timer_.expiry() > std::chrono::steady_clock::now()) return;
   stop_timer_.cancel();
+  // One last try for results the database did not take; what is left is
+  // recovered as in flight at the next start and sent again.
+  size_t unrecorded = 0;
+  for (const auto& o : pending_records_) unrecorded += record(o) ? 0 : 1;
+  pending_records_.clear();
+  record_timer_.cancel();
+  if (unrecorded > 0) {
+    spdlog::warn("stopping: {} attempt result(s) could not be recorded; they will be sent again", unrecorded);
+  }
   auto done = std::move(on_stopped_);
   on_stopped_ = nullptr;
   boost::asio::post(io_, std::move(done));
@@ -160,9 +177,12 @@ void Daemon::ingest() {
   if (stopping_) return;
   const auto& cfg = runtime_->config();
   auto rows = runtime_->outbox().read_after(cursor_, cfg.batch_size);
+  // A locked producer or a full state database: back off (1 s doubling to
+  // 30 s); the rows stay in the outbox meanwhile.
   auto retry_later = [this](const std::string& what) {
-    spdlog::error("{}; retrying in 1s", what);
-    retry_ingest_timer_.expires_after(1s);
+    spdlog::error("{}; retrying in {} s", what, ingest_backoff_.count());
+    retry_ingest_timer_.expires_after(ingest_backoff_);
+    ingest_backoff_ = std::min<std::chrono::seconds>(ingest_backoff_ * 2, std::chrono::seconds(30));
     retry_ingest_timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) schedule_ingest();
     });
@@ -196,6 +216,7 @@ void Daemon::ingest() {
   auto created = store_.ingest(runtime_->outbox().source(), last_id, items, now_ms());
   if (!created) return retry_later(cfg.state_db + ": ingest: " + created.error().message);
   cursor_ = last_id;
+  ingest_backoff_ = std::chrono::seconds(1);
   spdlog::debug("ingested outbox rows up to id {}: {} notification(s)", last_id, created.value());
   if (created.value() > 0) schedule_dispatch();
   if (static_cast<int>(rows->size()) == cfg.batch_size) {
@@ -226,10 +247,13 @@ void Daemon::dispatch() {
     int left = ep.max_in_flight - static_cast<int>(busy_[name]);
     if (left > 0) room.emplace_back(name, left);
   }
+  bool claim_failed = false;
   auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
     auto rows = store_.claim_due(now_ms(), limit, filter);
     if (!rows) {
-      spdlog::error("{}: claiming due notifications: {}", runtime_->config().state_db, rows.error().message);
+      spdlog::error("{}: claiming due notifications: {}; trying again in 1 s", runtime_->config().state_db,
+                    rows.error().message);
+      claim_failed = true;
       return;
     }
     capacity -= static_cast<int>(rows->size());
@@ -248,6 +272,14 @@ void Daemon::dispatch() {
     state::StateStore::EndpointFilter others;
     others.exclude = capped;
     claim(capacity, others);
+  }
+  if (claim_failed) {
+    // Not arm_dispatch_timer(): what is due now would be retried at once, in a loop.
+    dispatch_timer_.expires_after(1s);
+    dispatch_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) schedule_dispatch();
+    });
+    return;
   }
   arm_dispatch_timer();
   check_drained();
@@ -519,24 +551,57 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
       next = state::State::Failed;
       break;
   }
-  if (auto s = store_.finish_attempt(a, next, next_at, last_error); !s) {
-    // The notification stays in_flight in the database and is sent again
-    // after a restart: a duplicate at worst, never a loss.
-    spdlog::error("notification {}: recording attempt {}: {}", row.id, a.number, s.error().message);
-    return;
+  Outcome done{row, std::move(a), next, next_at, std::move(last_error), started_ms};
+  if (!record(done)) {
+    // The notification stays in_flight in the database, so nothing sends it
+    // again meanwhile; the result waits in memory and is written as soon as
+    // the database takes it (after a restart: sent again, a duplicate at worst).
+    pending_records_.push_back(std::move(done));
+    arm_record_retry();
   }
-  std::string status_text = status ? "HTTP " + std::to_string(*status) : "no HTTP status";
-  if (next == state::State::Delivered) {
+}
+
+bool Daemon::record(const Outcome& o) {
+  if (auto s = store_.finish_attempt(o.attempt, o.next, o.next_at, o.last_error); !s) {
+    spdlog::error("notification {}: recording attempt {}: {}", o.row.id, o.attempt.number, s.error().message);
+    return false;
+  }
+  const auto& a = o.attempt;
+  const auto& row = o.row;
+  std::string status_text = a.http_status ? "status " + std::to_string(*a.http_status) : "no status";
+  if (o.next == state::State::Delivered) {
     spdlog::info("notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
-                 status_text, a.finished_at - started_ms);
-  } else if (next == state::State::Waiting) {
+                 status_text, a.finished_at - o.started_ms);
+  } else if (o.next == state::State::Waiting) {
     spdlog::warn("notification {} ({} -> {}) attempt {} failed ({}): {}; next attempt in {} s", row.id,
-                 row.notification, row.endpoint, a.number, status_text, error,
-                 (*next_at - a.finished_at) / 1000);
+                 row.notification, row.endpoint, a.number, status_text, a.error,
+                 (*o.next_at - a.finished_at) / 1000);
   } else {
     spdlog::error("notification {} ({} -> {}) failed ({}): {}", row.id, row.notification, row.endpoint,
-                  status_text, last_error);
+                  status_text, o.last_error);
   }
+  return true;
+}
+
+void Daemon::arm_record_retry() {
+  if (record_retry_armed_) return;
+  record_retry_armed_ = true;
+  spdlog::warn("{} attempt result(s) wait to be recorded; trying again in {} s", pending_records_.size(),
+               record_backoff_.count());
+  record_timer_.expires_after(record_backoff_);
+  record_backoff_ = std::min<std::chrono::seconds>(record_backoff_ * 2, std::chrono::seconds(30));
+  record_timer_.async_wait([this](boost::system::error_code ec) {
+    record_retry_armed_ = false;
+    if (ec) return;
+    auto pending = std::move(pending_records_);
+    pending_records_.clear();
+    for (auto& o : pending) {
+      if (!record(o)) pending_records_.push_back(std::move(o));
+    }
+    if (!pending_records_.empty()) return arm_record_retry();
+    record_backoff_ = std::chrono::seconds(1);
+    schedule_dispatch();
+  });
 }
 
 void Daemon::check_drained() {

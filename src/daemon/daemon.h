@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,18 @@ class Daemon {
     std::optional<int64_t> retry_after_ms;
   };
   void finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result);
+  // An attempt's result on its way into the state database.
+  struct Outcome {
+    state::NotificationRow row;
+    state::AttemptRow attempt;
+    state::State next;
+    std::optional<int64_t> next_at;
+    std::string last_error;
+    int64_t started_ms = 0;
+  };
+  // Writes and logs it; false when the database refused (e.g. full).
+  bool record(const Outcome& outcome);
+  void arm_record_retry();
 
   void check_drained();
   void maybe_finish_stop();
@@ -108,6 +121,11 @@ class Daemon {
   boost::asio::steady_timer retry_ingest_timer_;
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer reload_timer_;
+  boost::asio::steady_timer record_timer_;
+  std::vector<Outcome> pending_records_;  // results the state database has not taken yet
+  bool record_retry_armed_ = false;
+  std::chrono::seconds record_backoff_{1};
+  std::chrono::seconds ingest_backoff_{1};
   FileWatcher config_watcher_;
   uint64_t reloads_ = 0;
   bool config_watched_ = false;

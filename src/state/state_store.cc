@@ -171,6 +171,17 @@ Result<StateStore> StateStore::open(const std::string& path) {
   return store;
 }
 
+Status StateStore::limit_size(int64_t max_bytes) {
+  auto st = db_.prepare("PRAGMA page_size");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  int64_t page = std::max<int64_t>(st->column_int(0), 512);
+  int64_t pages = max_bytes > 0 ? std::max<int64_t>(max_bytes / page, 1) : 2147483646;
+  // SQLite never lowers it below the current size: a full database stays usable for reads.
+  return db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
+}
+
 Status StateStore::migrate() {
   auto st = db_.prepare("PRAGMA user_version");
   if (!st) return st.error();

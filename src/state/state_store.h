@@ -92,6 +92,9 @@ struct StateCount {
 class StateStore {
  public:
   static Result<StateStore> open(const std::string& path);
+  // Caps the database file at about max_bytes (0: no cap) for this
+  // connection; writes beyond it fail with "database or disk is full".
+  Status limit_size(int64_t max_bytes);
 
   // Last outbox id ingested from `source` (0 when none).
   Result<int64_t> cursor(const std::string& source);

@@ -674,3 +674,58 @@ TEST(DaemonOrder, AnUnorderedEndpointLetsLaterNotificationsPass) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+// The state database fills up (another writer takes the room left under
+// state_db_max_size): results of attempts wait in memory, new events wait in
+// the outbox, the daemon keeps running; once room is made, everything is
+// recorded and delivered, with no duplicate.
+TEST_F(DaemonTest, FullStateDatabaseLosesNothingAndRecoversWhenRoomIsMade) {
+  tools::SinkOptions opts;
+  opts.delay = 400ms;  // time to fill the database while the first attempt is in flight
+  // Rows that need new pages: a small row could still fit in a page that has room.
+  opts.response_body = std::string(20000, 'r');
+  tools::ThreadedHttpSink sink(opts);
+  test::Scenario s = scenario(sink.url());
+  config_ = test::write_scenario(dir_, s);
+  std::string toml = test::read_file(config_);
+  toml.replace(toml.find("[daemon]\n"), 9, "[daemon]\nstate_db_max_size = \"1MB\"\nmax_response_bytes = 65536\n");
+  test::write_file(config_, toml);
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("first");
+  ASSERT_TRUE(run_until(io, [&] { return d->in_flight() == 1; }));
+
+  // Another connection (not capped) takes all the room there was.
+  auto other = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(other) << other.error().message;
+  ASSERT_TRUE(other->exec("CREATE TABLE filler(b BLOB); INSERT INTO filler VALUES (zeroblob(2000000));"));
+
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     nlohmann::json{{"PersonID", "second"}}.dump(), "",
+                     nlohmann::json{{"firstName", std::string(20000, 'x')}}.dump());  // cannot be ingested now
+  ASSERT_TRUE(sink.wait_for_requests(1, 10s));
+  io.run_for(1500ms);
+  // The first was delivered but could not be recorded: still in flight in
+  // the database, nothing sent twice, the second still in the outbox.
+  auto rows = d->store().list(std::nullopt, 10).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state, state::State::InFlight);
+  EXPECT_EQ(sink.request_count(), 1u);
+
+  ASSERT_TRUE(other->exec("DROP TABLE filler;"));  // room again (free pages are reused)
+  ASSERT_TRUE(run_until(io, [&] {
+    auto r = d->store().list(state::State::Delivered, 10);
+    return r && r->size() == 2;
+  }, 40s));
+  EXPECT_EQ(sink.request_count(), 2u);
+  auto first = d->store().attempts(rows[0].id).value();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].outcome, "delivered");
+}
+
+}  // namespace
+}  // namespace herald::daemon
