@@ -397,7 +397,10 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
     AttemptResult result;
     result.outcome = override_outcome(ep, resp.status, judged.outcome);
     result.error = resp.transport_error ? resp.error : judged.note;
+    // curl's words say what broke; the plugin's note may say what to do about it.
+    if (resp.transport_error && !judged.note.empty()) result.error += " (" + judged.note + ")";
     const char* protocol = mail ? "SMTP" : "HTTP";
+    result.protocol = protocol;
     if (result.error.empty() && result.outcome != HERALD_OUTCOME_DELIVERED) {
       result.error = std::string(protocol) + " " + std::to_string(resp.status);
     }
@@ -491,7 +494,8 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
     spdlog::error("notification {}: recording attempt {}: {}", row.id, a.number, s.error().message);
     return;
   }
-  std::string status_text = status ? "HTTP " + std::to_string(*status) : "no HTTP status";
+  std::string status_text = status ? std::string(result.protocol) + " " + std::to_string(*status)
+                                   : std::string("no ") + result.protocol + " status";
   if (next == state::State::Delivered) {
     spdlog::info("notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
                  status_text, a.finished_at - started_ms);

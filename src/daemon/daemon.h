@@ -85,6 +85,7 @@ class Daemon {
     std::string error;
     std::string error_class;
     std::optional<long> status;
+    const char* protocol = "HTTP";  // names the status in the log: "HTTP 503", "SMTP 535"
     std::string response;
     std::optional<int64_t> retry_after_ms;
   };
