@@ -261,6 +261,20 @@ TEST_F(EmailDelivery, RejectedRecipientFailsAtOnce) {
   EXPECT_EQ(shown["attempt_log"][0]["error_class"], "smtp");
 }
 
+TEST_F(EmailDelivery, ServerWithoutStartTlsGetsNothingInTheClear) {
+  test::SmtpServer server;  // no STARTTLS on offer, no AUTH
+  std::string cfg = configure(server, setup("addresses = [\"ops@example.org\"]"));
+  emit_policy("p", "x");
+  auto d = drain(cfg);
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_TRUE(server.messages().empty());
+  auto shown = ctl_json(cfg, "show 1 --json");
+  EXPECT_EQ(shown["state"], "waiting");
+  ASSERT_EQ(shown["attempt_log"].size(), 1u);
+  EXPECT_EQ(shown["attempt_log"][0]["outcome"], "retry");
+  EXPECT_EQ(shown["attempt_log"][0]["error_class"], "tls");
+}
+
 TEST_F(EmailDelivery, ImplicitTlsDelivers) {
   auto options = relay();
   options.starttls = false;
