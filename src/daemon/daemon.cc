@@ -462,7 +462,10 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
     AttemptResult result;
     result.outcome = override_outcome(ep, resp.status, judged.outcome);
     result.error = resp.transport_error ? resp.error : judged.note;
+    // curl's words say what broke; the plugin's note may say what to do about it.
+    if (resp.transport_error && !judged.note.empty()) result.error += " (" + judged.note + ")";
     const char* protocol = mail ? "SMTP" : "HTTP";
+    result.protocol = protocol;
     if (result.error.empty() && result.outcome != HERALD_OUTCOME_DELIVERED) {
       result.error = std::string(protocol) + " " + std::to_string(resp.status);
     }
@@ -551,7 +554,7 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
       next = state::State::Failed;
       break;
   }
-  Outcome done{row, std::move(a), next, next_at, std::move(last_error), started_ms};
+  Outcome done{row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol};
   if (!record(done)) {
     // The notification stays in_flight in the database, so nothing sends it
     // again meanwhile; the result waits in memory and is written as soon as
@@ -568,7 +571,8 @@ bool Daemon::record(const Outcome& o) {
   }
   const auto& a = o.attempt;
   const auto& row = o.row;
-  std::string status_text = a.http_status ? "status " + std::to_string(*a.http_status) : "no status";
+  std::string status_text = a.http_status ? o.protocol + " " + std::to_string(*a.http_status)
+                                          : "no " + o.protocol + " status";
   if (o.next == state::State::Delivered) {
     spdlog::info("notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
                  status_text, a.finished_at - o.started_ms);

@@ -90,6 +90,7 @@ class Daemon {
     std::string error;
     std::string error_class;
     std::optional<long> status;
+    const char* protocol = "HTTP";  // names the status in the log: "HTTP 503", "SMTP 535"
     std::string response;
     std::optional<int64_t> retry_after_ms;
   };
@@ -102,6 +103,7 @@ class Daemon {
     std::optional<int64_t> next_at;
     std::string last_error;
     int64_t started_ms = 0;
+    std::string protocol = "HTTP";
   };
   // Writes and logs it; false when the database refused (e.g. full).
   bool record(const Outcome& outcome);
