@@ -90,8 +90,6 @@ int main(int argc, char** argv) {
     }
     if (!options.drain) daemon->watch_configuration();
   };
-  try_start();
-
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -118,6 +116,8 @@ int main(int argc, char** argv) {
         }
       };
   signals.async_wait(on_signal);
+  // Signals are caught from here on: a SIGTERM during start is a clean stop.
+  try_start();
   if (exit_code == 0) io.run();
   return exit_code;
 }
