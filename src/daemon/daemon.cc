@@ -79,6 +79,10 @@ Status Daemon::reload() {
   if (config_watched_) watch_configuration();
   spdlog::info("configuration reloaded from {}: {} endpoint(s), {} notification(s)", path,
                runtime_->config().endpoints.size(), runtime_->config().notifications.size());
+  // A reload is also the operator's "try again now".
+  retry_ingest_timer_.cancel();
+  ingest_backing_off_ = false;
+  ingest_backoff_ = std::chrono::seconds(1);
   schedule_ingest();
   schedule_dispatch();
   return {};
@@ -167,7 +171,8 @@ void Daemon::maybe_finish_stop() {
 }
 
 void Daemon::schedule_ingest() {
-  if (ingest_scheduled_ || stopping_) return;
+  // While backing off, file events and the poll timer do not cut the wait short.
+  if (ingest_scheduled_ || stopping_ || ingest_backing_off_) return;
   ingest_scheduled_ = true;
   boost::asio::post(io_, [this] { ingest(); });
 }
@@ -183,7 +188,9 @@ void Daemon::ingest() {
     spdlog::error("{}; retrying in {} s", what, ingest_backoff_.count());
     retry_ingest_timer_.expires_after(ingest_backoff_);
     ingest_backoff_ = std::min<std::chrono::seconds>(ingest_backoff_ * 2, std::chrono::seconds(30));
+    ingest_backing_off_ = true;
     retry_ingest_timer_.async_wait([this](boost::system::error_code ec) {
+      ingest_backing_off_ = false;
       if (!ec) schedule_ingest();
     });
   };

@@ -128,6 +128,7 @@ class Daemon {
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};
   std::chrono::seconds ingest_backoff_{1};
+  bool ingest_backing_off_ = false;
   FileWatcher config_watcher_;
   uint64_t reloads_ = 0;
   bool config_watched_ = false;

@@ -4,7 +4,9 @@ namespace herald::outbox {
 
 Result<OutboxReader> OutboxReader::open(const std::string& database, const std::string& table) {
   if (!db::is_identifier(table)) return Error{"outbox table name '" + table + "' is not a valid identifier"};
-  auto db = db::Database::open(database, db::Database::Mode::ReadOnly);
+  // A short wait: the event loop runs these reads, and a producer's longer
+  // write is waited out by retrying later instead (ingest backs off).
+  auto db = db::Database::open(database, db::Database::Mode::ReadOnly, kProducerBusyTimeoutMs);
   if (!db) return db.error();
   // Columns are selected by name so a producer may add its own columns.
   auto st = db->prepare("SELECT id, entity, action, name, keys, old_values, new_values, occurred_at FROM " +

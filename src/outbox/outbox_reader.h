@@ -17,6 +17,10 @@ struct OutboxRow {
   std::string error;  // non-empty when the row could not be parsed (kept as rejected)
 };
 
+// How long a read of the producer's database waits for a lock the producer
+// holds (also for mappings and recipients, which share the connection).
+constexpr int kProducerBusyTimeoutMs = 250;
+
 class OutboxReader {
  public:
   static Result<OutboxReader> open(const std::string& database, const std::string& table);

@@ -729,3 +729,35 @@ TEST_F(DaemonTest, FullStateDatabaseLosesNothingAndRecoversWhenRoomIsMade) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+// The producer holds an exclusive lock on its database (a long write):
+// Herald backs off, keeps running, and ingests once the lock is gone.
+TEST_F(DaemonTest, LockedProducerDatabaseIsWaitedOutWithoutLosingTheEvent) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  {
+    // A producer with a rollback journal: its exclusive lock keeps readers out.
+    auto db = db::Database::open(dir_.file("producer.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(db && db->exec("PRAGMA journal_mode=DELETE"));
+  }
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  io.run_for(100ms);
+  emit_person("locked-out");
+  auto producer = db::Database::open(dir_.file("producer.db"), db::Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(producer) << producer.error().message;
+  ASSERT_TRUE(producer->exec("BEGIN EXCLUSIVE"));
+  io.run_for(2500ms);
+  EXPECT_EQ(sink.request_count(), 0u);
+  EXPECT_TRUE(d->store().list(std::nullopt, 10).value().empty());
+  ASSERT_TRUE(producer->exec("COMMIT"));
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.request_count(), 1u);
+}
+
+}  // namespace
+}  // namespace herald::daemon
