@@ -92,13 +92,23 @@ TEST(CrashSafety, RandomKillNineLosesNothingAndDuplicatesOnlyWhatWasInFlight) {
   producer.join();
 
   // A last, undisturbed run delivers the rest.
+  auto starts = [&] {
+    std::string log = test::read_file(dir.file("heraldd.log"));
+    size_t n = 0;
+    for (auto pos = log.find(" started: "); pos != std::string::npos; pos = log.find(" started: ", pos + 1)) ++n;
+    return n;
+  };
+  const size_t started_before = starts();
   pid_t pid = spawn_heraldd(config, dir.file("heraldd.log"));
   ASSERT_GT(pid, 0);
   const std::string state = dir.file("state.db");
   auto all_delivered = [&] {
     return scalar(state, "SELECT COUNT(*) FROM notifications WHERE state = 'delivered'") == kEvents;
   };
-  for (int i = 0; i < 600 && !all_delivered(); ++i) std::this_thread::sleep_for(50ms);
+  // Up and running (so that SIGTERM meets its handler), and done.
+  for (int i = 0; i < 600 && (starts() == started_before || !all_delivered()); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
