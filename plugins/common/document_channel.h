@@ -90,8 +90,16 @@ struct DocumentChannel {
   }
 
   static constexpr herald_plugin descriptor(const char* version) {
-    return {sizeof(herald_plugin), HERALD_ABI_MAJOR, HERALD_ABI_MINOR, F.channel, version, open, close, build,
-            classify, F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u};
+    return {sizeof(herald_plugin),
+            HERALD_ABI_MAJOR,
+            HERALD_ABI_MINOR,
+            F.channel,
+            version,
+            open,
+            close,
+            build,
+            classify,
+            F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u};
   }
 };
 

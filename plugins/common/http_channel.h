@@ -26,9 +26,18 @@ struct HttpSettings {
 
 // Settings the host passes to every endpoint.
 inline bool host_setting(const std::string& key) {
-  static const std::set<std::string> kKeys = {
-      "url",       "timeout_ms",     "tls_verify",     "config_dir",         "auth.type",   "auth.username",
-      "auth.password", "auth.token", "auth.token_url", "auth.client_id", "auth.client_secret", "auth.scopes"};
+  static const std::set<std::string> kKeys = {"url",
+                                              "timeout_ms",
+                                              "tls_verify",
+                                              "config_dir",
+                                              "auth.type",
+                                              "auth.username",
+                                              "auth.password",
+                                              "auth.token",
+                                              "auth.token_url",
+                                              "auth.client_id",
+                                              "auth.client_secret",
+                                              "auth.scopes"};
   return kKeys.count(key) > 0;
 }
 
@@ -48,7 +57,8 @@ inline std::string read_http_settings(const herald_endpoint_config* config, cons
     if (key == "auth.password") out.password = value;
     if (key == "auth.token") out.token = value;
   }
-  if (out.url.empty()) return std::string("setting 'url' is required (or 'target') for the ") + channel + " channel";
+  if (out.url.empty())
+    return std::string("setting 'url' is required (or 'target') for the ") + channel + " channel";
   if (out.auth_type != "none" && out.auth_type != "basic" && out.auth_type != "bearer" &&
       out.auth_type != "oauth2") {
     return "auth type '" + out.auth_type + "' is not supported by the " + channel + " channel";

@@ -236,7 +236,8 @@ Status load_auth(const std::string& file, const std::string& dir, const toml::ta
     HERALD_TRY(r.string("client_id", o.client_id, true));
     HERALD_TRY(r.string("client_auth", o.client_auth));
     if (o.client_auth != "basic" && o.client_auth != "post") {
-      return r.error("client_auth", "expected \"basic\" (HTTP basic authentication) or \"post\" (form fields)");
+      return r.error("client_auth",
+                     "expected \"basic\" (HTTP basic authentication) or \"post\" (form fields)");
     }
     ep.settings.emplace_back("auth.token_url", o.token_url);
     ep.settings.emplace_back("auth.client_id", o.client_id);
@@ -279,7 +280,8 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
     if (semi != std::string::npos) {
       std::string rest = target.substr(semi + 1);
       auto semi2 = rest.find(';');
-      if (semi2 == std::string::npos) return r.error("target", "expected \"url\" or \"url;username;password\"");
+      if (semi2 == std::string::npos)
+        return r.error("target", "expected \"url\" or \"url;username;password\"");
       target_login.emplace(rest.substr(0, semi2), rest.substr(semi2 + 1));
     }
     if (ep.url.empty()) return r.error("target", "expected \"url\" or \"url;username;password\"");
@@ -447,7 +449,8 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   // One endpoint, or several that each get their own notification.
   HERALD_TRY(r.string("endpoint", n.endpoint));
   HERALD_TRY(r.string_list("endpoints", n.endpoints));
-  if (!n.endpoint.empty() && !n.endpoints.empty()) return r.error("endpoints", "give either 'endpoint' or 'endpoints'");
+  if (!n.endpoint.empty() && !n.endpoints.empty())
+    return r.error("endpoints", "give either 'endpoint' or 'endpoints'");
   if (n.endpoint.empty() && n.endpoints.empty()) return r.error("endpoint", "is required (or 'endpoints')");
   if (n.endpoints.empty()) n.endpoints.push_back(n.endpoint);
   n.endpoint = n.endpoints.front();
@@ -465,7 +468,8 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   for (const auto& e : n.endpoints) {
     const char* key = n.endpoints.size() > 1 || t.contains("endpoints") ? "endpoints" : "endpoint";
     if (!cfg.endpoints.count(e)) return r.error(key, "no endpoint named '" + e + "'");
-    if (std::count(n.endpoints.begin(), n.endpoints.end(), e) > 1) return r.error(key, "'" + e + "' is listed twice");
+    if (std::count(n.endpoints.begin(), n.endpoints.end(), e) > 1)
+      return r.error(key, "'" + e + "' is listed twice");
   }
   if (cfg.find_notification(n.name)) return r.error("name", "duplicate notification name '" + n.name + "'");
   if (!n.mapping.empty()) {
@@ -519,7 +523,8 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
     HERALD_TRY(r.duration("shutdown_grace", cfg.shutdown_grace));
     if (const toml::node* n = r.get("state_db_max_size")) {
       auto bytes = parse_size(*n);
-      if (!bytes) return r.error("state_db_max_size", "expected a size such as \"512MB\" or \"2GB\" (at least 64KB)");
+      if (!bytes)
+        return r.error("state_db_max_size", "expected a size such as \"512MB\" or \"2GB\" (at least 64KB)");
       cfg.state_db_max_bytes = *bytes;
     }
     HERALD_TRY(r.no_unknown_keys());

@@ -40,7 +40,7 @@ struct EndpointConfig {
     std::string token_url;
     std::string client_id;
     std::string client_secret;
-    std::string scopes;                // space-separated
+    std::string scopes;                 // space-separated
     std::string client_auth = "basic";  // how the client authenticates: basic | post
   } oauth2;
   // Every setting flattened to strings for the plugin: "url", "timeout_ms",
@@ -58,7 +58,9 @@ struct RecipientsConfig {
   std::vector<std::string> addresses;  // fixed mail addresses
   std::string script;                  // absolute path of a Lua script returning identities
   // Needs the producer database's recipient queries.
-  bool needs_lookup() const { return identity || manager || !identities.empty() || !roles.empty() || !script.empty(); }
+  bool needs_lookup() const {
+    return identity || manager || !identities.empty() || !roles.empty() || !script.empty();
+  }
   bool any() const { return needs_lookup() || !addresses.empty(); }
 };
 
@@ -78,7 +80,7 @@ struct NotificationConfig {
   RecipientsConfig recipients;
   std::string endpoint;                // the first of `endpoints`
   std::vector<std::string> endpoints;  // each gets its own notification
-  std::string mapping;  // absolute path of the mapping file
+  std::string mapping;                 // absolute path of the mapping file
   bool enabled = true;
   int line = 0;
 };

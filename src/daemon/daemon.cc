@@ -394,16 +394,16 @@ void Daemon::authorize_and_send(std::shared_ptr<state::NotificationRow> row, int
   const config::EndpointConfig& ep = *rt->endpoint(row->endpoint);
   ++in_flight_;
   // May answer at once from the cache, or after the one token request in flight.
-  tokens_.get(oauth2_credentials(ep), [this, row, started, message, rt,
-                                       token_refreshed](Result<std::string> token) {
-    --in_flight_;
-    if (!token) {
-      finish(*row, started, {HERALD_OUTCOME_RETRY, "oauth2: " + token.error().message, "auth"});
-      return after_attempt();
-    }
-    message->set_auth_token(token.value());
-    send_attempt(row, started, message, rt, token_refreshed);
-  });
+  tokens_.get(oauth2_credentials(ep),
+              [this, row, started, message, rt, token_refreshed](Result<std::string> token) {
+                --in_flight_;
+                if (!token) {
+                  finish(*row, started, {HERALD_OUTCOME_RETRY, "oauth2: " + token.error().message, "auth"});
+                  return after_attempt();
+                }
+                message->set_auth_token(token.value());
+                send_attempt(row, started, message, rt, token_refreshed);
+              });
 }
 
 void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
@@ -578,8 +578,8 @@ bool Daemon::record(const Outcome& o) {
   }
   const auto& a = o.attempt;
   const auto& row = o.row;
-  std::string status_text = a.http_status ? o.protocol + " " + std::to_string(*a.http_status)
-                                          : "no " + o.protocol + " status";
+  std::string status_text =
+      a.http_status ? o.protocol + " " + std::to_string(*a.http_status) : "no " + o.protocol + " status";
   if (o.next == state::State::Delivered) {
     spdlog::info("notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
                  status_text, a.finished_at - o.started_ms);

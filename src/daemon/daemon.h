@@ -75,7 +75,8 @@ class Daemon {
   // Builds the request with the channel and sends it. `token_refreshed`:
   // this attempt already asked for a new OAuth2 token after a 401.
   void send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
-                    std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt, bool token_refreshed);
+                    std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
+                    bool token_refreshed);
   // Obtains the endpoint's OAuth2 token, then send_attempt().
   void authorize_and_send(std::shared_ptr<state::NotificationRow> row, int64_t started,
                           std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <spdlog/spdlog.h>

@@ -17,8 +17,9 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
   auto matcher = rules::Matcher::build(c);
   if (!matcher) return matcher.error();
   rt->matcher_ = std::move(matcher.value());
-  bool wants_recipients = std::any_of(c.notifications.begin(), c.notifications.end(),
-                                      [](const config::NotificationConfig& n) { return n.recipients.needs_lookup(); });
+  bool wants_recipients =
+      std::any_of(c.notifications.begin(), c.notifications.end(),
+                  [](const config::NotificationConfig& n) { return n.recipients.needs_lookup(); });
   if (wants_recipients) {
     rules::RecipientQueries q;
     const auto& rq = c.recipient_queries;

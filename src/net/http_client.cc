@@ -36,7 +36,8 @@ bool iequals(std::string_view a, std::string_view b) {
 std::string validate(const HttpRequest& request) {
   if (request.is_mail()) {
     // CR/LF in an envelope address would let it smuggle SMTP commands.
-    if (request.mail_from.empty() || request.mail_recipients.empty()) return "mail without sender or recipients";
+    if (request.mail_from.empty() || request.mail_recipients.empty())
+      return "mail without sender or recipients";
     if (has_line_break(request.mail_from)) return "mail sender contains CR or LF";
     for (const auto& rcpt : request.mail_recipients) {
       if (has_line_break(rcpt)) return "mail recipient contains CR or LF";

@@ -29,8 +29,8 @@ std::chrono::seconds refresh_margin(std::chrono::seconds lifetime) {
 
 Result<std::string> parse_token_response(const HttpResponse& response, std::chrono::seconds& lifetime) {
   if (response.transport_error != 0) {
-    return Error::temporary(std::string("token endpoint: ") + transport_error_class(response.transport_error) +
-                            " error: " + response.error);
+    return Error::temporary(std::string("token endpoint: ") +
+                            transport_error_class(response.transport_error) + " error: " + response.error);
   }
   if (response.status < 200 || response.status >= 300) {
     // The error body (RFC 6749 5.2) names the problem, e.g. invalid_client; it carries no secret.
@@ -52,7 +52,8 @@ Result<std::string> parse_token_response(const HttpResponse& response, std::chro
   if (j.contains("token_type") && j["token_type"].is_string()) {
     std::string type = j["token_type"].get<std::string>();
     std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (type != "bearer") return Error::temporary("token endpoint issued a '" + type + "' token, not a bearer token");
+    if (type != "bearer")
+      return Error::temporary("token endpoint issued a '" + type + "' token, not a bearer token");
   }
   lifetime = std::chrono::seconds(3600);
   if (j.contains("expires_in")) {

@@ -296,7 +296,8 @@ void bind_endpoints(db::Statement& st, const StateStore::EndpointFilter& f, int 
 
 }  // namespace
 
-Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit, const EndpointFilter& filter) {
+Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit,
+                                                           const EndpointFilter& filter) {
   auto st =
       db_.prepare(std::string("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
                               "SELECT id FROM notifications n WHERE state IN ('pending', 'waiting') "

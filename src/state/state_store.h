@@ -111,7 +111,8 @@ class StateStore {
     std::optional<std::string> endpoint;
     std::vector<std::string> exclude;
   };
-  Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit, const EndpointFilter& filter = {});
+  Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit,
+                                                 const EndpointFilter& filter = {});
   // Earliest next_attempt_at among pending and waiting rows.
   Result<std::optional<int64_t>> next_due_at(const std::vector<std::string>& exclude_endpoints = {});
   // Notifications that a previous run left in flight go back to pending

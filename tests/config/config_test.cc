@@ -157,8 +157,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
                 "name = \"n\"\nentity = \"identity\"\nendpoint = \"a\"\nrecipients = { managers = true }\n",
                 "9: unknown key 'notification[0].recipients.managers'"},
-        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\ntarget = \"http://x;user\"\n",
-                "5: key 'endpoints.a.target'"},
+        BadCase{
+            "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\ntarget = \"http://x;user\"\n",
+            "5: key 'endpoints.a.target'"},
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\nurl = \"http://x\"\n"
                 "target = \"http://x\"\n",
                 "6: key 'endpoints.a.target': give either"},
@@ -166,10 +167,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "auth = { type = \"oauth2\", token_url = \"ftp://x\", client_id = \"c\", client_secret_env = "
                 "\"PATH\" }\n",
                 "5: key 'endpoints.a.auth.token_url'"},
-        BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
-                "auth = { type = \"oauth2\", token_url = \"https://x\", client_id = \"c\", client_secret_env = "
-                "\"PATH\", client_auth = \"jwt\" }\n",
-                "5: key 'endpoints.a.auth.client_auth'"},
+        BadCase{
+            "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n"
+            "auth = { type = \"oauth2\", token_url = \"https://x\", client_id = \"c\", client_secret_env = "
+            "\"PATH\", client_auth = \"jwt\" }\n",
+            "5: key 'endpoints.a.auth.client_auth'"},
         BadCase{"[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"rest\"\n[[notification]]\n"
                 "name = \"n\"\nentity = \"identity\"\nendpoints = [\"a\", \"b\"]\n",
                 "8: key 'notification[0].endpoints': no endpoint named 'b'"},
@@ -241,24 +243,27 @@ TEST(Config, TargetCarriesUrlAndBasicLoginAndArraysReachPluginsOneItemPerLine) {
   const auto& pep = cfg->endpoints.at("pep");
   EXPECT_EQ(pep.url, "https://pep.example/notify");
   EXPECT_EQ(pep.auth_type, "basic");
-  EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("auth.username"), std::string("alice"))));
+  EXPECT_THAT(pep.settings,
+              ::testing::Contains(std::make_pair(std::string("auth.username"), std::string("alice"))));
   // The password keeps its own semicolons.
-  EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("auth.password"), std::string("pa;ss"))));
+  EXPECT_THAT(pep.settings,
+              ::testing::Contains(std::make_pair(std::string("auth.password"), std::string("pa;ss"))));
   EXPECT_THAT(pep.settings, ::testing::Contains(std::make_pair(std::string("config_dir"), dir.path())));
   EXPECT_FALSE(pep.per_recipient);
   const auto& m = cfg->endpoints.at("m");
   EXPECT_TRUE(m.per_recipient);  // mail goes out one message per person unless told otherwise
-  EXPECT_THAT(m.settings,
-              ::testing::Contains(std::make_pair(std::string("to"), std::string("a@example.org\nb@example.org"))));
+  EXPECT_THAT(m.settings, ::testing::Contains(std::make_pair(std::string("to"),
+                                                             std::string("a@example.org\nb@example.org"))));
   EXPECT_FALSE(cfg->endpoints.at("m2").per_recipient);
 }
 
 TEST(Config, NotificationMayServeSeveralEndpoints) {
   TempDir dir;
-  write_file(dir.file("h.toml"),
-             "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\n[endpoints.b]\nchannel = \"xml\"\n"
-             "[[notification]]\nname = \"n\"\nentity = \"policy\"\nendpoints = [\"a\", \"b\"]\n"
-             "recipients = { addresses = [\"ops@example.org\"] }\n");
+  write_file(
+      dir.file("h.toml"),
+      "[outbox]\ndatabase = \"p.db\"\n[endpoints.a]\nchannel = \"json\"\n[endpoints.b]\nchannel = \"xml\"\n"
+      "[[notification]]\nname = \"n\"\nentity = \"policy\"\nendpoints = [\"a\", \"b\"]\n"
+      "recipients = { addresses = [\"ops@example.org\"] }\n");
   auto cfg = load(dir.file("h.toml"));
   ASSERT_TRUE(cfg) << cfg.error().message;
   const auto& n = cfg->notifications.at(0);

@@ -267,13 +267,15 @@ TEST(HeraldctlOperations, SighupReloadsTheRunningDaemon) {
                        " && break; sleep 0.05; done; touch " + dir.file("reloaded") + "; " +
                        wait_for_file("arrived2") + "kill -TERM $pid; wait $pid; echo \"exit=$?\")";
   std::thread driver([&] {
-    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"1"})");
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       R"({"PersonID":"1"})");
     if (!sink.wait_for_requests(1, std::chrono::seconds(20))) return;
     test::write_file(dir.file("arrived1"), "1");
     for (int i = 0; i < 400 && !std::filesystem::exists(dir.file("reloaded")); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"2"})");
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       R"({"PersonID":"2"})");
     if (sink.wait_for_requests(2, std::chrono::seconds(20))) test::write_file(dir.file("arrived2"), "1");
   });
   auto r = run_process("bash -c '" + script + "'", 60);
@@ -304,7 +306,8 @@ TEST(HeraldctlOperations, MissingProducerDatabaseAtStartIsWaitedFor) {
     for (int i = 0; i < 400 && !std::filesystem::exists(dir.file("producer.db")); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added", R"({"PersonID":"1"})");
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       R"({"PersonID":"1"})");
     if (sink.wait_for_requests(1, std::chrono::seconds(20))) test::write_file(dir.file("arrived"), "1");
   });
   auto r = run_process("bash -c '" + script + "'", 60);

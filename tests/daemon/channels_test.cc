@@ -75,19 +75,20 @@ class ChannelsTest : public ::testing::Test {
 TEST_F(ChannelsTest, PolicyUpdateGoesToJsonAndXmlEndpointsWithExactBodiesAndBasicAuth) {
   tools::ThreadedHttpSink pep;
   test::write_file(dir_.file("pep-xml.password"), "xml-pass\n");
-  configure(pep.url(),
-            "\n[endpoints.pep-json]\nchannel = \"json\"\ntarget = \"" + pep.url() +
-                "/pep/json;alice;s3cr;t\"\n"
-                "\n[endpoints.pep-xml]\nchannel = \"xml\"\nurl = \"" +
-                pep.url() +
-                "/pep/xml\"\nauth = { type = \"basic\", username = \"pep\", password_file = \"pep-xml.password\" }\n"
-                "\n[[notification]]\nname = \"Policy updated\"\nentity = \"policy\"\n"
-                "actions = [\"ENABLE\", \"DISABLE\", \"UPDATE\", \"DELETE\"]\n"
-                "endpoints = [\"pep-json\", \"pep-xml\"]\nmapping = \"PEPPolicyUpdate.xml\"\n");
+  configure(pep.url(), "\n[endpoints.pep-json]\nchannel = \"json\"\ntarget = \"" + pep.url() +
+                           "/pep/json;alice;s3cr;t\"\n"
+                           "\n[endpoints.pep-xml]\nchannel = \"xml\"\nurl = \"" +
+                           pep.url() +
+                           "/pep/xml\"\nauth = { type = \"basic\", username = \"pep\", password_file = "
+                           "\"pep-xml.password\" }\n"
+                           "\n[[notification]]\nname = \"Policy updated\"\nentity = \"policy\"\n"
+                           "actions = [\"ENABLE\", \"DISABLE\", \"UPDATE\", \"DELETE\"]\n"
+                           "endpoints = [\"pep-json\", \"pep-xml\"]\nmapping = \"PEPPolicyUpdate.xml\"\n");
   boost::asio::io_context io;
   auto d = start(io);
   ASSERT_TRUE(d);
-  emit("policy", "UPDATE", "", {{"PolicyID", "door<7>&co"}}, {{"policy", "Door \"A\" & <B>"}, {"user", "zoë"}});
+  emit("policy", "UPDATE", "", {{"PolicyID", "door<7>&co"}},
+       {{"policy", "Door \"A\" & <B>"}, {"user", "zoë"}});
   ASSERT_TRUE(run_until(io, [&] { return count_in(d->store(), state::State::Delivered) == 2; }));
 
   auto reqs = pep.requests();
@@ -153,12 +154,13 @@ TEST_F(ChannelsTest, TargetWithAuthTableIsRefusedNamingTheKey) {
 
 // A token endpoint (a second real server) answering client-credentials grants.
 struct TokenServer {
-  explicit TokenServer(int expires_in, std::vector<int> statuses = {}) : sink(options(expires_in, statuses)) {}
+  explicit TokenServer(int expires_in, std::vector<int> statuses = {})
+      : sink(options(expires_in, statuses)) {}
   static tools::SinkOptions options(int expires_in, std::vector<int> statuses) {
     tools::SinkOptions o;
     o.statuses = std::move(statuses);
-    o.response_body = R"({"access_token":"tok-1","token_type":"Bearer","expires_in":)" +
-                      std::to_string(expires_in) + "}";
+    o.response_body =
+        R"({"access_token":"tok-1","token_type":"Bearer","expires_in":)" + std::to_string(expires_in) + "}";
     o.response_headers = {{"Content-Type", "application/json"}};
     return o;
   }
@@ -302,10 +304,10 @@ TEST_F(ChannelsTest, EndpointMaxInFlightCapsConcurrentAttemptsWhileOthersFlow) {
   tools::SinkOptions slow;
   slow.delay = 300ms;
   tools::ThreadedHttpSink capped(slow), free(slow);
-  configure(capped.url(), "\n[endpoints.free]\nchannel = \"json\"\nurl = \"" +
-                              free.url() +
-                              "\"\nordered = false\n"
-                              "\n[[notification]]\nname = \"Free\"\non = \"REST Person Added\"\nendpoint = \"free\"\n");
+  configure(capped.url(),
+            "\n[endpoints.free]\nchannel = \"json\"\nurl = \"" + free.url() +
+                "\"\nordered = false\n"
+                "\n[[notification]]\nname = \"Free\"\non = \"REST Person Added\"\nendpoint = \"free\"\n");
   std::string toml = test::read_file(config_);
   replace(toml, "timeout = \"5s\"\n", "timeout = \"5s\"\nmax_in_flight = 2\nordered = false\n");
   test::write_file(config_, toml);

@@ -95,7 +95,8 @@ TEST(CrashSafety, RandomKillNineLosesNothingAndDuplicatesOnlyWhatWasInFlight) {
   auto starts = [&] {
     std::string log = test::read_file(dir.file("heraldd.log"));
     size_t n = 0;
-    for (auto pos = log.find(" started: "); pos != std::string::npos; pos = log.find(" started: ", pos + 1)) ++n;
+    for (auto pos = log.find(" started: "); pos != std::string::npos; pos = log.find(" started: ", pos + 1))
+      ++n;
     return n;
   };
   const size_t started_before = starts();

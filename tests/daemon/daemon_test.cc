@@ -691,7 +691,8 @@ TEST_F(DaemonTest, FullStateDatabaseLosesNothingAndRecoversWhenRoomIsMade) {
   test::Scenario s = scenario(sink.url());
   config_ = test::write_scenario(dir_, s);
   std::string toml = test::read_file(config_);
-  toml.replace(toml.find("[daemon]\n"), 9, "[daemon]\nstate_db_max_size = \"1MB\"\nmax_response_bytes = 65536\n");
+  toml.replace(toml.find("[daemon]\n"), 9,
+               "[daemon]\nstate_db_max_size = \"1MB\"\nmax_response_bytes = 65536\n");
   test::write_file(config_, toml);
   boost::asio::io_context io;
   auto d = start_daemon(io);
@@ -704,9 +705,10 @@ TEST_F(DaemonTest, FullStateDatabaseLosesNothingAndRecoversWhenRoomIsMade) {
   ASSERT_TRUE(other) << other.error().message;
   ASSERT_TRUE(other->exec("CREATE TABLE filler(b BLOB); INSERT INTO filler VALUES (zeroblob(2000000));"));
 
-  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
-                     nlohmann::json{{"PersonID", "second"}}.dump(), "",
-                     nlohmann::json{{"firstName", std::string(20000, 'x')}}.dump());  // cannot be ingested now
+  test::append_event(
+      dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+      nlohmann::json{{"PersonID", "second"}}.dump(), "",
+      nlohmann::json{{"firstName", std::string(20000, 'x')}}.dump());  // cannot be ingested now
   ASSERT_TRUE(sink.wait_for_requests(1, 10s));
   io.run_for(1500ms);
   // The first was delivered but could not be recorded: still in flight in
@@ -717,10 +719,13 @@ TEST_F(DaemonTest, FullStateDatabaseLosesNothingAndRecoversWhenRoomIsMade) {
   EXPECT_EQ(sink.request_count(), 1u);
 
   ASSERT_TRUE(other->exec("DROP TABLE filler;"));  // room again (free pages are reused)
-  ASSERT_TRUE(run_until(io, [&] {
-    auto r = d->store().list(state::State::Delivered, 10);
-    return r && r->size() == 2;
-  }, 40s));
+  ASSERT_TRUE(run_until(
+      io,
+      [&] {
+        auto r = d->store().list(state::State::Delivered, 10);
+        return r && r->size() == 2;
+      },
+      40s));
   EXPECT_EQ(sink.request_count(), 2u);
   auto first = d->store().attempts(rows[0].id).value();
   ASSERT_EQ(first.size(), 1u);

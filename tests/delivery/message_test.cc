@@ -21,7 +21,10 @@ TEST(Message, CarriesEventRuleBodyFieldsRecipientsAndOptionalXml) {
   e.action = "UPDATE";
   e.keys = {{"PolicyID", "p-7"}};
   Rendered r;
-  r.body = {{"targetId", "p-7"}, {"person", {{"name", "Zoë"}, {"age", 40}}}, {"tags", {"a", "b"}}, {"gone", nullptr}};
+  r.body = {{"targetId", "p-7"},
+            {"person", {{"name", "Zoë"}, {"age", 40}}},
+            {"tags", {"a", "b"}},
+            {"gone", nullptr}};
   nlohmann::json rule = {{"attribute", "policy"}, {"level", "INFO"}};
   nlohmann::json recipients = {{{"identity", "3"}, {"address", "zoe@example.org"}, {"name", "Zoë A"}},
                                {{"address", "ops@example.org"}}};

@@ -17,8 +17,8 @@ HttpResponse answer(long status, std::string body) {
 
 TEST(OAuth2TokenResponse, ReadsTokenAndLifetime) {
   std::chrono::seconds lifetime{0};
-  auto t = parse_token_response(answer(200, R"({"access_token":"abc","token_type":"bearer","expires_in":120})"),
-                                lifetime);
+  auto t = parse_token_response(
+      answer(200, R"({"access_token":"abc","token_type":"bearer","expires_in":120})"), lifetime);
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t.value(), "abc");
   EXPECT_EQ(lifetime.count(), 120);
