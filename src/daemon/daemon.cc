@@ -332,7 +332,7 @@ void Daemon::start_attempt(state::NotificationRow row) {
     if (result.error.empty() && result.outcome != HERALD_OUTCOME_DELIVERED) {
       result.error = "HTTP " + std::to_string(resp.status);
     }
-    result.error_class = resp.transport_error ? net::transport_error_class(resp.transport_error)
+    result.error_class = resp.transport_error                         ? net::transport_error_class(resp)
                          : result.outcome != HERALD_OUTCOME_DELIVERED ? "http"
                                                                       : "";
     if (resp.status) result.status = resp.status;

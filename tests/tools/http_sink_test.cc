@@ -472,7 +472,7 @@ TEST(HttpSinkTlsTest, HangAndGarbageWorkOverTls) {
   EXPECT_EQ(nonsense.status, 0);
   EXPECT_NE(nonsense.transport_error, 0);
   // The TLS layer worked; what came through it was not HTTP.
-  EXPECT_STRNE(net::transport_error_class(nonsense.transport_error), "tls") << nonsense.error;
+  EXPECT_STRNE(net::transport_error_class(nonsense), "tls") << nonsense.error;
   EXPECT_EQ(garbled.request_count(), 1u);
 }
 
