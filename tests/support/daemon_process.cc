@@ -18,7 +18,9 @@ namespace herald::test {
 
 using namespace std::chrono_literals;
 
-DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_path) : log_path_(log_path) {
+DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_path,
+                             const std::vector<std::string>& environment)
+    : log_path_(log_path) {
   // Everything the child needs is prepared before fork: between fork and exec only
   // async-signal-safe calls are allowed in a threaded process.
   std::string program = HERALDD_PATH;
@@ -26,6 +28,18 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_p
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> variables;
+  for (char** v = environ; *v != nullptr; ++v) {
+    const std::string variable = *v;
+    const std::string name = variable.substr(0, variable.find('='));
+    bool replaced = false;
+    for (const std::string& e : environment) replaced |= e.substr(0, e.find('=')) == name;
+    if (!replaced) variables.push_back(variable);
+  }
+  variables.insert(variables.end(), environment.begin(), environment.end());
+  std::vector<char*> envp;
+  for (std::string& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -34,7 +48,7 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_p
     if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) ::_exit(127);
-    ::execv(program.c_str(), argv.data());
+    ::execve(program.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
 }

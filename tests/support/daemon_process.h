@@ -8,14 +8,17 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace herald::test {
 
 class DaemonProcess {
  public:
-  // Starts `heraldd --config CONFIG`; throws std::runtime_error if it cannot be started. The child
+  // Starts `heraldd --config CONFIG` with this process's environment plus `environment` ("NAME=value"
+  // entries, replacing same-named ones); throws std::runtime_error if it cannot be started. The child
   // gets SIGTERM should the test process die first, so no daemon outlives a crashed test.
-  DaemonProcess(const std::string& config, const std::string& log_path);
+  DaemonProcess(const std::string& config, const std::string& log_path,
+                const std::vector<std::string>& environment = {});
   ~DaemonProcess();  // stop()s
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
