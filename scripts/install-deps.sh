@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libpugixml-dev
+  libboost-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libtomlplusplus-dev
   liblua5.4-dev libsystemd-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev

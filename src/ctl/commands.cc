@@ -544,7 +544,8 @@ void usage(std::ostream& out) {
          "  cancel ID                                 stop sending a notification\n"
          "  rejected [--limit N] [--json]            outbox rows Herald could not read, with the reason\n"
          "  sink --listen HOST:PORT [--status N] [--statuses 503,200] [--delay MS] [--max-requests N]\n"
-         "                                            accept HTTP requests, answer, and print each one\n";
+         "       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
+         "                                            accept HTTP(S) requests, answer, and print each one\n";
 }
 
 int run(const Invocation& inv, std::ostream& out, std::ostream& err) {

@@ -479,7 +479,7 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
     if (mail && resp.status >= 400) {
       result.error_class = "smtp";  // the server's reply, whatever curl calls the failure
     } else if (resp.transport_error) {
-      result.error_class = net::transport_error_class(resp.transport_error);
+      result.error_class = net::transport_error_class(resp);
     } else if (result.outcome != HERALD_OUTCOME_DELIVERED) {
       result.error_class = mail ? "smtp" : "http";
     }

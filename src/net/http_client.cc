@@ -354,6 +354,16 @@ const char* transport_error_class(int curl_code) {
   }
 }
 
+const char* transport_error_class(const HttpResponse& response) {
+  const auto code = static_cast<CURLcode>(response.transport_error);
+  // OpenSSL names received alerts "tlsv13 alert certificate required", "sslv3 alert bad certificate"...
+  if ((code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR) &&
+      response.error.find(" alert ") != std::string::npos) {
+    return "tls";
+  }
+  return transport_error_class(response.transport_error);
+}
+
 std::optional<std::chrono::seconds> retry_after(const HttpResponse& response,
                                                 std::chrono::system_clock::time_point now) {
   for (const auto& [name, value] : response.headers) {

@@ -63,6 +63,9 @@ struct HttpResponse {
 // What kind of failure a transport error is, for operators and metrics:
 // "dns", "connect", "tls", "timeout", "protocol" (garbage or a reset), "other".
 const char* transport_error_class(int curl_code);
+// The same, refined by curl's error text: under TLS 1.3 a server refuses a client certificate (or its
+// absence) only after the handshake, so its alert arrives as a receive error; that is "tls" too.
+const char* transport_error_class(const HttpResponse& response);
 
 // The delay a Retry-After header asks for (delta-seconds or an HTTP date),
 // relative to now; nullopt when absent or unreadable.

@@ -2,10 +2,13 @@
 
 #include <strings.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 namespace herald::tools {
 
@@ -57,7 +61,12 @@ std::string ReceivedRequest::header(std::string_view name) const {
 }
 
 namespace detail {
-class SinkSession;
+// What SinkState needs from a connection, whatever stream it runs on.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close() = 0;
+};
 }  // namespace detail
 
 struct detail::SinkState : std::enable_shared_from_this<SinkState> {
@@ -66,6 +75,7 @@ struct detail::SinkState : std::enable_shared_from_this<SinkState> {
 
   asio::io_context& io;
   const SinkOptions options;
+  std::optional<asio::ssl::context> tls;  // set when the sink speaks HTTPS
   tcp::acceptor acceptor;
   asio::steady_timer retry;
   uint16_t port = 0;
@@ -74,7 +84,7 @@ struct detail::SinkState : std::enable_shared_from_this<SinkState> {
   bool stopped = false;
   uint64_t connections = 0;
   size_t answered = 0;
-  std::map<uint64_t, std::weak_ptr<SinkSession>> sessions;
+  std::map<uint64_t, std::weak_ptr<SessionBase>> sessions;
 
   // Shared with other threads.
   mutable std::mutex mutex;
@@ -109,31 +119,83 @@ struct detail::SinkState : std::enable_shared_from_this<SinkState> {
   void stop();
 };
 
-// One TCP connection; requests are handled one at a time (pipelined ones wait in the buffer).
-class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
+namespace {
+
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// The subject CN of the certificate the peer presented (and the handshake verified); "" if none.
+std::string peer_common_name(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::array<char, 256> name{};
+  const int length =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name.data(), name.size());
+  X509_free(cert);
+  return length > 0 ? std::string(name.data(), static_cast<size_t>(length)) : std::string();
+}
+
+// Shared by every connection that streams a generated body (response_body_size).
+const std::string& filler() {
+  static const std::string chunk(64 * 1024, 'x');
+  return chunk;
+}
+
+// One connection, plain (tcp::socket) or TLS (TlsStream); requests are handled one at a time
+// (pipelined ones wait in the buffer).
+template <typename Stream>
+class SinkSession : public detail::SessionBase, public std::enable_shared_from_this<SinkSession<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   SinkSession(std::shared_ptr<detail::SinkState> state, tcp::socket socket, uint64_t id)
-      : state_(std::move(state)), socket_(std::move(socket)), timer_(state_->io), id_(id) {}
+      : state_(std::move(state)), stream_(make_stream(std::move(socket))), timer_(state_->io), id_(id) {}
 
-  void start() { read_next(); }
+  void start() {
+    if constexpr (kTls) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close();  // e.g. no or an untrusted client certificate
+                                self->client_subject_ = peer_common_name(self->stream_.native_handle());
+                                self->read_next();
+                              });
+    } else {
+      read_next();
+    }
+  }
 
-  void close() {
+  void close() override {
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
     timer_.cancel();
     state_->sessions.erase(id_);
   }
 
  private:
+  Stream make_stream(tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *state_->tls);
+    } else {
+      return socket;
+    }
+  }
+
+  tcp::socket& socket() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+
   void read_next() {
     if (state_->stopped) return close();
     parser_.emplace();
     parser_->body_limit(kMaxBodyBytes);
     parser_->header_limit(kMaxHeaderBytes);
     http::async_read_header(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -142,8 +204,8 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
     if (iequals(to_string(parser_->get()[http::field::expect]), "100-continue")) {
       auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                         parser_->get().version());
-      http::async_write(socket_, *interim,
-                        [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+      http::async_write(stream_, *interim,
+                        [self = this->shared_from_this(), interim](beast::error_code ec, size_t) {
                           if (ec) return self->close();
                           self->read_body();
                         });
@@ -153,8 +215,9 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
   }
 
   void read_body() {
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_request(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_request(ec); });
   }
 
   void on_request(beast::error_code ec) {
@@ -168,6 +231,7 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
     }
     current_.body = std::move(request.body());
     current_.connection = id_;
+    current_.client_subject = client_subject_;
     const SinkOptions& options = state_->options;
     const int status = options.hang || options.garbage ? 0 : state_->next_status();
     state_->record(current_);
@@ -180,7 +244,7 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
     prepare_response(request, status);
     if (options.delay.count() > 0) {
       timer_.expires_after(options.delay);
-      timer_.async_wait([self = shared_from_this(), status](beast::error_code ec) {
+      timer_.async_wait([self = this->shared_from_this(), status](beast::error_code ec) {
         if (ec || self->state_->stopped) return;  // aborted: close() already ran
         self->write_response(status);
       });
@@ -190,35 +254,67 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
   }
 
   void prepare_response(const http::request<http::string_body>& request, int status) {
+    const SinkOptions& options = state_->options;
+    const uint64_t body_size =
+        options.response_body_size > 0 ? options.response_body_size : options.response_body.size();
     response_ = http::response<http::string_body>{};
     response_.result(static_cast<unsigned>(status));
     response_.version(request.version());
     response_.set(http::field::server, "herald-sink");
     response_.set(http::field::content_type, "application/json");
-    for (const auto& [name, value] : state_->options.response_headers) response_.set(name, value);
+    for (const auto& [name, value] : options.response_headers) response_.set(name, value);
     response_.keep_alive(request.keep_alive());
+    generated_left_ = 0;
     const unsigned code = static_cast<unsigned>(status);
     if (code < 200 || code == 204 || code == 304) {
       response_.prepare_payload();  // these must not carry a body
     } else if (request.method() == http::verb::head) {
-      response_.content_length(state_->options.response_body.size());
+      response_.content_length(body_size);
+    } else if (options.response_body_size > 0) {
+      response_.content_length(body_size);  // the body follows the header in write_generated
+      generated_left_ = body_size;
     } else {
-      response_.body() = state_->options.response_body;
+      response_.body() = options.response_body;
       response_.prepare_payload();
     }
   }
 
   void write_response(int status) {
-    http::async_write(socket_, response_, [self = shared_from_this(), status](beast::error_code ec, size_t) {
-      self->state_->notify(self->current_, status);
-      if (ec || self->response_.need_eof()) return self->close();
-      self->read_next();
-    });
+    if (generated_left_ > 0) {
+      serializer_.emplace(response_);
+      http::async_write_header(stream_, *serializer_,
+                               [self = this->shared_from_this(), status](beast::error_code ec, size_t) {
+                                 if (ec) return self->answered(ec, status);
+                                 self->write_generated(status);
+                               });
+      return;
+    }
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this(), status](beast::error_code ec, size_t) {
+                        self->answered(ec, status);
+                      });
+  }
+
+  void write_generated(int status) {
+    const size_t piece = static_cast<size_t>(std::min<uint64_t>(generated_left_, filler().size()));
+    asio::async_write(stream_, asio::buffer(filler().data(), piece),
+                      [self = this->shared_from_this(), status, piece](beast::error_code ec, size_t) {
+                        if (ec) return self->answered(ec, status);
+                        self->generated_left_ -= piece;
+                        if (self->generated_left_ > 0) return self->write_generated(status);
+                        self->answered(ec, status);
+                      });
+  }
+
+  void answered(beast::error_code ec, int status) {
+    state_->notify(current_, status);
+    if (ec || response_.need_eof()) return close();
+    read_next();
   }
 
   void send_garbage() {
-    asio::async_write(socket_, asio::buffer(kGarbage.data(), kGarbage.size()),
-                      [self = shared_from_this()](beast::error_code, size_t) {
+    asio::async_write(stream_, asio::buffer(kGarbage.data(), kGarbage.size()),
+                      [self = this->shared_from_this()](beast::error_code, size_t) {
                         self->state_->notify(self->current_, 0);
                         self->close();
                       });
@@ -226,23 +322,64 @@ class detail::SinkSession : public std::enable_shared_from_this<SinkSession> {
 
   // For hang: keep the connection open without answering until the peer gives up.
   void discard_until_eof() {
-    socket_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || self->state_->stopped) return self->close();
                               self->discard_until_eof();
                             });
   }
 
   std::shared_ptr<detail::SinkState> state_;
-  tcp::socket socket_;
+  Stream stream_;
   asio::steady_timer timer_;
   uint64_t id_;
+  std::string client_subject_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
+  uint64_t generated_left_ = 0;
   ReceivedRequest current_;
   std::array<char, 4096> scratch_{};
 };
+
+template <typename Stream>
+void start_session(const std::shared_ptr<detail::SinkState>& state, tcp::socket socket, uint64_t id) {
+  auto session = std::make_shared<SinkSession<Stream>>(state, std::move(socket), id);
+  state->sessions.emplace(id, session);
+  session->start();
+}
+
+// Throws std::runtime_error naming the file that could not be used.
+asio::ssl::context make_tls_context(const SinkOptions& options) {
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    throw std::runtime_error("http sink: tls_cert_file and tls_key_file go together");
+  }
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3);
+  auto use = [](const std::string& file, auto&& load) {
+    boost::system::error_code ec;
+    load(ec);
+    if (ec) throw std::runtime_error("http sink: cannot use '" + file + "': " + ec.message());
+  };
+  use(options.tls_cert_file,
+      [&](boost::system::error_code& ec) { context.use_certificate_chain_file(options.tls_cert_file, ec); });
+  use(options.tls_key_file, [&](boost::system::error_code& ec) {
+    context.use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+  });
+  if (!options.tls_client_ca_file.empty()) {
+    use(options.tls_client_ca_file,
+        [&](boost::system::error_code& ec) { context.load_verify_file(options.tls_client_ca_file, ec); });
+    context.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    // OpenSSL refuses to resume sessions of verified clients without a session id context.
+    static constexpr unsigned char kContext[] = "herald-sink";
+    SSL_CTX_set_session_id_context(context.native_handle(), kContext, sizeof kContext - 1);
+  }
+  return context;
+}
+
+}  // namespace
 
 void detail::SinkState::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
@@ -259,9 +396,11 @@ void detail::SinkState::accept() {
     beast::error_code nodelay_ec;
     socket.set_option(tcp::no_delay(true), nodelay_ec);
     const uint64_t id = ++self->connections;
-    auto session = std::make_shared<detail::SinkSession>(self, std::move(socket), id);
-    self->sessions.emplace(id, session);
-    session->start();
+    if (self->tls) {
+      start_session<TlsStream>(self, std::move(socket), id);
+    } else {
+      start_session<tcp::socket>(self, std::move(socket), id);
+    }
     self->accept();
   });
 }
@@ -285,6 +424,10 @@ HttpSink::HttpSink(asio::io_context& io, SinkOptions options)
   if (!valid(state_->options.default_status) ||
       !std::all_of(state_->options.statuses.begin(), state_->options.statuses.end(), valid)) {
     throw std::runtime_error("http sink: statuses must be between 100 and 999");
+  }
+  const SinkOptions& o = state_->options;
+  if (!o.tls_cert_file.empty() || !o.tls_key_file.empty() || !o.tls_client_ca_file.empty()) {
+    state_->tls.emplace(make_tls_context(o));
   }
   const tcp::endpoint endpoint(parse_address(state_->options.host), state_->options.port);
   boost::system::error_code ec;
@@ -335,6 +478,7 @@ ThreadedHttpSink::ThreadedHttpSink(SinkOptions options)
     : work_(asio::make_work_guard(io_)),
       sink_(std::make_unique<HttpSink>(io_, options)),
       host_(options.host),
+      tls_(!options.tls_cert_file.empty()),
       thread_([this] { io_.run(); }) {}
 
 ThreadedHttpSink::~ThreadedHttpSink() {
@@ -347,7 +491,8 @@ uint16_t ThreadedHttpSink::port() const { return sink_->port(); }
 
 std::string ThreadedHttpSink::url() const {
   const bool v6 = host_.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host_ + "]" : host_) + ":" + std::to_string(port());
+  return std::string(tls_ ? "https://" : "http://") + (v6 ? "[" + host_ + "]" : host_) + ":" +
+         std::to_string(port());
 }
 
 std::vector<ReceivedRequest> ThreadedHttpSink::requests() const { return sink_->requests(); }
@@ -368,12 +513,15 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: heraldctl sink [--listen HOST:PORT] [--status N] [--statuses N,N,...] [--delay MS]\n"
-    "                      [--max-requests N]\n"
+    "                      [--max-requests N] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:0, a free port)\n"
     "  --status N           answer every request with N (default 200)\n"
     "  --statuses N,N,...   answers for the first requests, in order; then --status\n"
     "  --delay MS           wait MS milliseconds before answering\n"
-    "  --max-requests N     exit after N requests\n";
+    "  --max-requests N     exit after N requests\n"
+    "  --tls-cert PEM       speak HTTPS with this certificate (chain) ...\n"
+    "  --tls-key PEM        ... and its private key\n"
+    "  --tls-client-ca PEM  require a client certificate signed by this CA (mutual TLS)\n";
 
 template <typename Int>
 std::optional<Int> parse_int(std::string_view text, Int min, Int max) {
@@ -416,11 +564,13 @@ nlohmann::json to_json(const ReceivedRequest& request, int status) {
   }
   nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) body = request.body;
-  return {{"method", request.method},
-          {"target", request.target},
-          {"headers", std::move(headers)},
-          {"body", std::move(body)},
-          {"status", status}};
+  nlohmann::json line = {{"method", request.method},
+                         {"target", request.target},
+                         {"headers", std::move(headers)},
+                         {"body", std::move(body)},
+                         {"status", status}};
+  if (!request.client_subject.empty()) line["client_subject"] = request.client_subject;
+  return line;
 }
 
 }  // namespace
@@ -447,7 +597,8 @@ int run_sink_command(const std::vector<std::string>& args, std::ostream& out, st
       return 0;
     }
     if (name != "--listen" && name != "--status" && name != "--statuses" && name != "--delay" &&
-        name != "--max-requests") {
+        name != "--max-requests" && name != "--tls-cert" && name != "--tls-key" &&
+        name != "--tls-client-ca") {
       err << "heraldctl sink: unknown argument '" << args[i] << "'\n" << kUsage;
       return 2;
     }
@@ -483,6 +634,12 @@ int run_sink_command(const std::vector<std::string>& args, std::ostream& out, st
       auto n = parse_int<size_t>(*value, 1, SIZE_MAX);
       ok = n.has_value();
       if (ok) max_requests = *n;
+    } else if (name == "--tls-cert" || name == "--tls-key" || name == "--tls-client-ca") {
+      ok = !value->empty();
+      std::string& file = name == "--tls-cert"  ? options.tls_cert_file
+                          : name == "--tls-key" ? options.tls_key_file
+                                                : options.tls_client_ca_file;
+      file = *value;
     }
     if (!ok) {
       err << "heraldctl sink: invalid value for " << name << ": '" << *value << "'\n";
@@ -490,6 +647,11 @@ int run_sink_command(const std::vector<std::string>& args, std::ostream& out, st
     }
   }
   if (status) options.default_status = *status;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty() ||
+      (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty())) {
+    err << "heraldctl sink: --tls-cert and --tls-key go together; --tls-client-ca needs both\n" << kUsage;
+    return 2;
+  }
 
   asio::io_context io;
   std::unique_ptr<HttpSink> sink;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/tls_certs.h"
 #include "tools/http_sink.h"
 
 namespace herald::net {
@@ -433,6 +434,148 @@ TEST_F(HttpClientTest, CallbackMayDestroyTheClient) {
   run();
   EXPECT_EQ(client, nullptr);
   EXPECT_EQ(callbacks, 1);
+}
+
+// ---- HTTPS against the sink's real TLS server ----
+
+SinkOptions self_signed_server() {
+  SinkOptions options;
+  options.tls_cert_file = test::tls_files().self_signed_cert;
+  options.tls_key_file = test::tls_files().self_signed_key;
+  return options;
+}
+
+SinkOptions ca_signed_server() {
+  SinkOptions options;
+  options.tls_cert_file = test::tls_files().server_cert;
+  options.tls_key_file = test::tls_files().server_key;
+  return options;
+}
+
+SinkOptions mutual_tls_server() {
+  SinkOptions options = ca_signed_server();
+  options.tls_client_ca_file = test::tls_files().client_ca_cert;
+  return options;
+}
+
+TEST_F(HttpClientTest, SelfSignedServerIsRefusedByDefaultAsTls) {
+  ThreadedHttpSink sink(self_signed_server());
+  HttpResponse response = perform(request(sink, "POST"));
+  EXPECT_EQ(response.status, 0);
+  EXPECT_EQ(response.transport_error, CURLE_PEER_FAILED_VERIFICATION) << response.error;
+  EXPECT_STREQ(transport_error_class(response.transport_error), "tls");
+  EXPECT_EQ(sink.request_count(), 0u);  // nothing was sent before the certificate was checked
+}
+
+TEST_F(HttpClientTest, SelfSignedServerIsAcceptedWhenNamedAsCaFile) {
+  ThreadedHttpSink sink(self_signed_server());
+  HttpRequest r = request(sink, "POST", "/pinned");
+  r.ca_file = test::tls_files().self_signed_cert;
+  r.body = "over tls";
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].body, "over tls");
+  EXPECT_EQ(sink.requests()[0].target, "/pinned");
+}
+
+TEST_F(HttpClientTest, CaSignedServerIsAcceptedWithTheCaFileByAddressAndByName) {
+  ThreadedHttpSink sink(ca_signed_server());
+  for (std::string host : {"127.0.0.1", "localhost"}) {
+    HttpRequest r;
+    r.url = "https://" + host + ":" + std::to_string(sink.port()) + "/chain";
+    r.ca_file = test::tls_files().ca_cert;
+    HttpResponse response = perform(r);
+    EXPECT_EQ(response.status, 200) << host << ": " << response.error;
+  }
+  EXPECT_EQ(sink.request_count(), 2u);
+}
+
+TEST_F(HttpClientTest, WrongCaFileIsRefusedAsTls) {
+  ThreadedHttpSink sink(ca_signed_server());
+  HttpRequest r = request(sink, "GET");
+  r.ca_file = test::tls_files().client_ca_cert;  // a CA, but not the one that signed the server
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_STREQ(transport_error_class(response.transport_error), "tls") << response.error;
+}
+
+TEST_F(HttpClientTest, SelfSignedServerIsAcceptedWithoutVerification) {
+  ThreadedHttpSink sink(self_signed_server());
+  HttpRequest r = request(sink, "PUT", "/unchecked");
+  r.tls_verify = false;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  EXPECT_EQ(response.body, "{\"ok\":true}");
+  EXPECT_EQ(sink.request_count(), 1u);
+}
+
+TEST_F(HttpClientTest, MutualTlsWithoutClientCertificateFailsAsTls) {
+  ThreadedHttpSink sink(mutual_tls_server());
+  HttpRequest r = request(sink, "POST");
+  r.ca_file = test::tls_files().ca_cert;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.transport_error, 0);
+  // Under TLS 1.3 the refusal is an alert after the handshake, seen by curl as a receive error.
+  EXPECT_STREQ(transport_error_class(response), "tls") << response.error;
+  EXPECT_EQ(sink.request_count(), 0u);
+}
+
+TEST(TransportErrorClass, OnlyAReceivedTlsAlertMakesAReceiveErrorTls) {
+  HttpResponse alert;
+  alert.transport_error = CURLE_RECV_ERROR;
+  alert.error = "OpenSSL SSL_read: error:0A00045C:SSL routines::tlsv13 alert certificate required, errno 0";
+  EXPECT_STREQ(transport_error_class(alert), "tls");
+  HttpResponse reset;
+  reset.transport_error = CURLE_RECV_ERROR;
+  reset.error = "OpenSSL SSL_read: Connection reset by peer, errno 104";
+  EXPECT_STREQ(transport_error_class(reset), "protocol");
+  HttpResponse timeout;
+  timeout.transport_error = CURLE_OPERATION_TIMEDOUT;
+  timeout.error = "alert of some kind";  // the text only refines receive and send errors
+  EXPECT_STREQ(transport_error_class(timeout), "timeout");
+}
+
+TEST_F(HttpClientTest, MutualTlsWithClientCertificateSucceedsAndTheServerSeesItsName) {
+  ThreadedHttpSink sink(mutual_tls_server());
+  HttpRequest r = request(sink, "POST", "/mtls");
+  r.ca_file = test::tls_files().ca_cert;
+  r.client_cert = test::tls_files().client_cert;
+  r.client_key = test::tls_files().client_key;
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200) << response.error;
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].client_subject, test::kTlsClientCommonName);
+}
+
+TEST_F(HttpClientTest, HttpsConnectionIsReusedAndLargeBodiesTruncate) {
+  SinkOptions options = ca_signed_server();
+  options.response_body_size = 3 * 1024 * 1024;  // generated, streamed in pieces over TLS
+  ThreadedHttpSink sink(options);
+  HttpClient client(io_);
+  std::vector<HttpResponse> responses;
+  std::function<void()> send_one = [&] {
+    HttpRequest r = request(sink, "GET");
+    r.ca_file = test::tls_files().ca_cert;
+    r.max_response_bytes = 1000;
+    client.send(std::move(r), [&](HttpResponse response) {
+      responses.push_back(std::move(response));
+      if (responses.size() < 2) return send_one();
+      io_.stop();
+    });
+  };
+  send_one();
+  run();
+  ASSERT_EQ(responses.size(), 2u);
+  for (const HttpResponse& response : responses) {
+    EXPECT_EQ(response.status, 200) << response.error;
+    EXPECT_EQ(response.body, std::string(1000, 'x'));
+    EXPECT_TRUE(response.truncated);
+  }
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].connection, reqs[1].connection);  // the whole body was drained: keep-alive held
 }
 
 }  // namespace

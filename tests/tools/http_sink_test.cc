@@ -1,5 +1,6 @@
 #include "tools/http_sink.h"
 
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,10 +16,14 @@
 #include <boost/beast/http.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "net/http_client.h"
+#include "support/tls_certs.h"
 
 namespace herald::tools {
 namespace {
@@ -355,6 +360,204 @@ TEST(RunSinkCommandTest, StopsOnSigterm) {
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
   command.join();
   EXPECT_EQ(rc.load(), 0);
+}
+
+// ---- TLS ----
+
+SinkOptions tls_options() {
+  SinkOptions options;
+  options.tls_cert_file = test::tls_files().server_cert;
+  options.tls_key_file = test::tls_files().server_key;
+  return options;
+}
+
+// One request through Herald's own client (curl), trusting the test CA, on a private loop.
+net::HttpResponse fetch(net::HttpRequest request) {
+  asio::io_context io;
+  net::HttpClient client(io);
+  std::optional<net::HttpResponse> result;
+  if (request.ca_file.empty()) request.ca_file = test::tls_files().ca_cert;
+  client.send(std::move(request), [&](net::HttpResponse response) {
+    result = std::move(response);
+    io.stop();
+  });
+  io.run_for(10s);
+  EXPECT_TRUE(result.has_value()) << "no completion within the bound";
+  return result.value_or(net::HttpResponse{});
+}
+
+net::HttpRequest https_request(uint16_t port, std::string target) {
+  net::HttpRequest request;
+  request.url = "https://127.0.0.1:" + std::to_string(port) + target;
+  return request;
+}
+
+TEST(HttpSinkTlsTest, AnswersHttpsWithScriptedStatusesAndHeaders) {
+  SinkOptions options = tls_options();
+  options.statuses = {503};
+  options.response_headers = {{"Retry-After", "7"}};
+  ThreadedHttpSink sink(options);
+  EXPECT_EQ(sink.url(), "https://127.0.0.1:" + std::to_string(sink.port()));
+
+  net::HttpRequest first = https_request(sink.port(), "/a");
+  first.body = "one";
+  net::HttpResponse unavailable = fetch(first);
+  EXPECT_EQ(unavailable.status, 503) << unavailable.error;
+  net::HttpResponse ok = fetch(https_request(sink.port(), "/b"));
+  EXPECT_EQ(ok.status, 200) << ok.error;
+  EXPECT_EQ(ok.body, "{\"ok\":true}");
+  bool retry_after = false;
+  for (const auto& [name, value] : ok.headers) retry_after |= name == "Retry-After" && value == "7";
+  EXPECT_TRUE(retry_after);
+
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].target, "/a");
+  EXPECT_EQ(reqs[0].body, "one");
+  EXPECT_EQ(reqs[1].target, "/b");
+  EXPECT_EQ(reqs[0].client_subject, "");  // no client certificate asked for
+}
+
+TEST(HttpSinkTlsTest, PlainHttpClientGetsNoAnswerFromTheTlsSink) {
+  ThreadedHttpSink sink(tls_options());
+  net::HttpRequest request;
+  request.url = "http://127.0.0.1:" + std::to_string(sink.port()) + "/";
+  net::HttpResponse response = fetch(request);
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.transport_error, 0);
+  EXPECT_EQ(sink.request_count(), 0u);
+}
+
+TEST(HttpSinkTlsTest, MutualTlsRefusesClientsWithoutACertificateFromItsCa) {
+  SinkOptions options = tls_options();
+  options.tls_client_ca_file = test::tls_files().client_ca_cert;
+  ThreadedHttpSink sink(options);
+
+  net::HttpResponse anonymous = fetch(https_request(sink.port(), "/anonymous"));
+  EXPECT_EQ(anonymous.status, 0);
+  EXPECT_NE(anonymous.transport_error, 0);
+
+  net::HttpRequest stranger = https_request(sink.port(), "/stranger");
+  stranger.client_cert = test::tls_files().self_signed_cert;  // not signed by the client CA
+  stranger.client_key = test::tls_files().self_signed_key;
+  net::HttpResponse refused = fetch(stranger);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_NE(refused.transport_error, 0);
+  EXPECT_EQ(sink.request_count(), 0u);
+
+  net::HttpRequest known = https_request(sink.port(), "/known");
+  known.client_cert = test::tls_files().client_cert;
+  known.client_key = test::tls_files().client_key;
+  net::HttpResponse accepted = fetch(known);
+  EXPECT_EQ(accepted.status, 200) << accepted.error;
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].target, "/known");
+  EXPECT_EQ(sink.requests()[0].client_subject, test::kTlsClientCommonName);
+}
+
+TEST(HttpSinkTlsTest, HangAndGarbageWorkOverTls) {
+  SinkOptions hang = tls_options();
+  hang.hang = true;
+  ThreadedHttpSink hanging(hang);
+  net::HttpRequest request = https_request(hanging.port(), "/");
+  request.timeout = 300ms;
+  net::HttpResponse timed_out = fetch(request);
+  EXPECT_EQ(timed_out.transport_error, CURLE_OPERATION_TIMEDOUT) << timed_out.error;
+  EXPECT_EQ(hanging.request_count(), 1u);  // read over TLS, never answered
+
+  SinkOptions garbage = tls_options();
+  garbage.garbage = true;
+  ThreadedHttpSink garbled(garbage);
+  net::HttpResponse nonsense = fetch(https_request(garbled.port(), "/"));
+  EXPECT_EQ(nonsense.status, 0);
+  EXPECT_NE(nonsense.transport_error, 0);
+  // The TLS layer worked; what came through it was not HTTP.
+  EXPECT_STRNE(net::transport_error_class(nonsense), "tls") << nonsense.error;
+  EXPECT_EQ(garbled.request_count(), 1u);
+}
+
+TEST(HttpSinkTlsTest, UnusableTlsFilesThrow) {
+  asio::io_context io;
+  SinkOptions no_key = tls_options();
+  no_key.tls_key_file.clear();
+  EXPECT_THROW(HttpSink(io, no_key), std::runtime_error);
+  SinkOptions missing = tls_options();
+  missing.tls_cert_file = "/nonexistent/cert.pem";
+  try {
+    HttpSink sink(io, missing);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
+  }
+  SinkOptions key_as_ca = tls_options();
+  key_as_ca.tls_client_ca_file = test::tls_files().server_key;  // not a certificate
+  EXPECT_THROW(HttpSink(io, key_as_ca), std::runtime_error);
+}
+
+TEST(HttpSinkTest, GeneratedBodyIsStreamedWithItsLength) {
+  SinkOptions options;
+  options.response_body_size = 5 * 1024 * 1024 + 3;  // not a multiple of the piece size
+  ThreadedHttpSink sink(options);
+  BlockingClient client(sink.port());
+  http::request<http::empty_body> head(http::verb::head, "/", 11);
+  http::write(client.socket(), head);
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // a HEAD answer announces the length, no body follows
+  http::read(client.socket(), client.buffer(), parser);
+  EXPECT_EQ(parser.get()[http::field::content_length], std::to_string(options.response_body_size));
+  auto get = client.roundtrip(http::verb::get, "/");
+  EXPECT_EQ(get.result_int(), 200);
+  EXPECT_EQ(get.body().size(), options.response_body_size);
+  EXPECT_EQ(get.body().find_first_not_of('x'), std::string::npos);
+  // The connection is still usable afterwards.
+  EXPECT_EQ(client.roundtrip(http::verb::get, "/again").body().size(), options.response_body_size);
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].connection, reqs[2].connection);
+}
+
+TEST(RunSinkCommandTest, TlsArgumentsMustComeTogether) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--tls-cert", test::tls_files().server_cert},
+      {"--tls-key", test::tls_files().server_key},
+      {"--tls-client-ca", test::tls_files().client_ca_cert},
+      {"--tls-cert="},
+  };
+  for (const auto& args : cases) {
+    std::ostringstream out, err;
+    EXPECT_EQ(run_sink_command(args, out, err), 2) << args[0];
+    EXPECT_NE(err.str().find("--tls-"), std::string::npos) << err.str();
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(run_sink_command({"--help"}, out, err), 0);
+  EXPECT_NE(out.str().find("--tls-client-ca"), std::string::npos);
+}
+
+TEST(RunSinkCommandTest, ServesMutualTlsAndPrintsTheClientSubject) {
+  std::ostringstream out, err;
+  std::promise<uint16_t> listening;
+  auto port_future = listening.get_future();
+  int rc = -1;
+  std::thread command([&] {
+    rc = run_sink_command(
+        {"--listen", "127.0.0.1:0", "--max-requests", "1", "--tls-cert", test::tls_files().server_cert,
+         "--tls-key", test::tls_files().server_key, "--tls-client-ca", test::tls_files().client_ca_cert},
+        out, err, [&](uint16_t port) { listening.set_value(port); });
+  });
+  if (port_future.wait_for(10s) != std::future_status::ready) {
+    command.join();
+    FAIL() << "sink did not start: " << err.str();
+  }
+  net::HttpRequest request = https_request(port_future.get(), "/hello");
+  request.client_cert = test::tls_files().client_cert;
+  request.client_key = test::tls_files().client_key;
+  net::HttpResponse response = fetch(request);
+  EXPECT_EQ(response.status, 200) << response.error;
+  command.join();  // --max-requests 1: it stops after printing the request
+  EXPECT_EQ(rc, 0);
+  auto printed = nlohmann::json::parse(out.str());
+  EXPECT_EQ(printed["target"], "/hello");
+  EXPECT_EQ(printed["client_subject"], test::kTlsClientCommonName);
 }
 
 }  // namespace
