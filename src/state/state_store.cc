@@ -298,12 +298,18 @@ void bind_endpoints(db::Statement& st, const StateStore::EndpointFilter& f, int 
 
 Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit,
                                                            const EndpointFilter& filter) {
-  auto st =
-      db_.prepare(std::string("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN ("
-                              "SELECT id FROM notifications n WHERE state IN ('pending', 'waiting') "
-                              "AND next_attempt_at <= ?1") +
-                  endpoint_clause(filter, 3) + " AND " + kNotBlocked +
-                  " ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
+  // One walk of notifications_due (state, next_attempt_at, then rowid) per
+  // state, each stopping after `limit` rows: a backlog of millions is never
+  // sorted or read as a whole.
+  auto walk = [&](const char* state) {
+    return std::string("SELECT * FROM (SELECT id, next_attempt_at FROM notifications n WHERE state = '") +
+           state + "' AND next_attempt_at <= ?1" + endpoint_clause(filter, 3) + " AND " + kNotBlocked +
+           " ORDER BY next_attempt_at, id LIMIT ?2)";
+  };
+  auto st = db_.prepare(
+      "UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN (SELECT id FROM (" +
+      walk("pending") + " UNION ALL " + walk("waiting") +
+      ") ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, limit);
   bind_endpoints(*st, filter, 3);
@@ -323,9 +329,13 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
 Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::string>& exclude_endpoints) {
   EndpointFilter filter;
   filter.exclude = exclude_endpoints;
-  auto st = db_.prepare(
-      std::string("SELECT MIN(next_attempt_at) FROM notifications n WHERE state IN ('pending', 'waiting')") +
-      endpoint_clause(filter, 1) + " AND " + kNotBlocked);
+  // As in claim_due: the first claimable row of each state, in index order.
+  auto first = [&](const char* state) {
+    return std::string("SELECT * FROM (SELECT next_attempt_at AS t FROM notifications n WHERE state = '") +
+           state + "'" + endpoint_clause(filter, 1) + " AND " + kNotBlocked +
+           " ORDER BY next_attempt_at LIMIT 1)";
+  };
+  auto st = db_.prepare("SELECT MIN(t) FROM (" + first("pending") + " UNION ALL " + first("waiting") + ")");
   if (!st) return st.error();
   bind_endpoints(*st, filter, 1);
   auto r = st->step();

@@ -3,10 +3,6 @@
 // been ingested exactly once and delivered; the only duplicates are requests
 // that were in flight at a kill, and the receiver can tell them by their
 // message id.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -18,29 +14,13 @@
 
 #include "db/sqlite.h"
 #include "support/daemon_fixture.h"
+#include "support/daemon_process.h"
 #include "tools/http_sink.h"
-
-extern char** environ;
 
 namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
-
-// heraldd as a child process with its output in a file.
-pid_t spawn_heraldd(const std::string& config, const std::string& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::string exe = HERALDD_PATH;
-  std::vector<char*> argv = {exe.data(), const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
-                             nullptr};
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
 
 int64_t scalar(const std::string& db_path, const std::string& sql) {
   auto db = db::Database::open(db_path, db::Database::Mode::ReadOnly);
@@ -81,40 +61,24 @@ TEST(CrashSafety, RandomKillNineLosesNothingAndDuplicatesOnlyWhatWasInFlight) {
 
   std::uniform_int_distribution<int> life_ms(50, 400);
   for (int k = 0; k < kKills; ++k) {
-    pid_t pid = spawn_heraldd(config, dir.file("heraldd.log"));
-    ASSERT_GT(pid, 0);
+    test::DaemonProcess heraldd(config, dir.file("heraldd-" + std::to_string(k) + ".log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(life_ms(rng)));
-    ASSERT_EQ(kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ASSERT_TRUE(heraldd.kill_abruptly());
   }
   producer.join();
 
   // A last, undisturbed run delivers the rest.
-  auto starts = [&] {
-    std::string log = test::read_file(dir.file("heraldd.log"));
-    size_t n = 0;
-    for (auto pos = log.find(" started: "); pos != std::string::npos; pos = log.find(" started: ", pos + 1))
-      ++n;
-    return n;
-  };
-  const size_t started_before = starts();
-  pid_t pid = spawn_heraldd(config, dir.file("heraldd.log"));
-  ASSERT_GT(pid, 0);
   const std::string state = dir.file("state.db");
-  auto all_delivered = [&] {
-    return scalar(state, "SELECT COUNT(*) FROM notifications WHERE state = 'delivered'") == kEvents;
-  };
+  test::DaemonProcess heraldd(config, dir.file("heraldd.log"));
   // Up and running (so that SIGTERM meets its handler), and done.
-  for (int i = 0; i < 600 && (starts() == started_before || !all_delivered()); ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  std::string log = test::read_file(dir.file("heraldd.log"));
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return heraldd.log().find(" started: ") != std::string::npos &&
+               scalar(state, "SELECT COUNT(*) FROM notifications WHERE state = 'delivered'") == kEvents;
+      },
+      30s));
+  EXPECT_EQ(heraldd.stop(), 0);
+  std::string log = heraldd.log();
 
   // Ingested exactly once: one event row and one notification per outbox row.
   EXPECT_EQ(scalar(state, "SELECT COUNT(*) FROM events"), kEvents);

@@ -209,12 +209,7 @@ TEST_F(DaemonTlsTest, SilentServerHitsTheEndpointTimeoutAndTheRetryIsDelivered) 
 // returns its peak resident memory in KiB. The state database is left alone meanwhile: heraldd
 // creates it at start.
 long delivered_peak_rss_kib(const std::string& config, const std::string& dir) {
-  // In the AddressSanitizer build freed memory sits in a 256 MB quarantine, so every buffer ever
-  // freed would count; without it the peak is memory actually held. Other builds ignore this.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  std::string asan_options =
-      "ASAN_OPTIONS=" + std::string(asan != nullptr ? std::string(asan) + ":" : "") + "quarantine_size_mb=0";
-  test::DaemonProcess heraldd(config, dir + "/heraldd.log", {asan_options});
+  test::DaemonProcess heraldd(config, dir + "/heraldd.log", {test::asan_options_without_quarantine()});
   const bool done =
       test::wait_until([&] { return heraldd.log().find(") delivered: HTTP 200") != std::string::npos; }, 60s);
   EXPECT_TRUE(done) << heraldd.log();

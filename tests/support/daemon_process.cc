@@ -82,6 +82,16 @@ int DaemonProcess::stop(std::chrono::milliseconds grace) {
   return exit_code_;
 }
 
+bool DaemonProcess::kill_abruptly() {
+  if (pid_ <= 0) return false;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  const bool killed =
+      ::waitpid(pid_, &status, 0) == pid_ && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  pid_ = -1;
+  return killed;
+}
+
 std::string DaemonProcess::log() const { return read_file(log_path_); }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds bound) {
@@ -91,6 +101,12 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds bou
     std::this_thread::sleep_for(20ms);
   }
   return pred();
+}
+
+std::string asan_options_without_quarantine() {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  return "ASAN_OPTIONS=" + std::string(asan != nullptr ? std::string(asan) + ":" : "") +
+         "quarantine_size_mb=0";
 }
 
 }  // namespace herald::test

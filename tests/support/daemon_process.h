@@ -29,6 +29,8 @@ class DaemonProcess {
   // SIGTERM, then waits up to `grace` before SIGKILL. Returns the exit code, -1 if it did not exit
   // normally. Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // SIGKILL, as a crash would: no chance to clean up. True when it died of it. Idempotent.
+  bool kill_abruptly();
   std::string log() const;
 
  private:
@@ -36,6 +38,11 @@ class DaemonProcess {
   int exit_code_ = -1;
   std::string log_path_;
 };
+
+// An environment entry for DaemonProcess: the current ASAN_OPTIONS plus quarantine_size_mb=0. In the
+// AddressSanitizer build freed memory sits in a 256 MB quarantine, so a peak RSS would count every
+// buffer ever freed; without it the peak is memory actually held. Other builds ignore it.
+std::string asan_options_without_quarantine();
 
 // Polls pred() every few milliseconds until it holds or `bound` passed; returns pred().
 bool wait_until(const std::function<bool()>& pred,
