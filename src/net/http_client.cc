@@ -361,6 +361,11 @@ const char* transport_error_class(const HttpResponse& response) {
       response.error.find(" alert ") != std::string::npos) {
     return "tls";
   }
+  // Bytes that are not an HTTP status line look like HTTP/0.9 to curl, which it refuses with the
+  // same code as an unknown URL scheme: the server answered garbage.
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && response.error.find("HTTP/0.9") != std::string::npos) {
+    return "protocol";
+  }
   return transport_error_class(response.transport_error);
 }
 

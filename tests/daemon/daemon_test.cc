@@ -766,3 +766,36 @@ TEST_F(DaemonTest, LockedProducerDatabaseIsWaitedOutWithoutLosingTheEvent) {
 
 }  // namespace
 }  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+// An endpoint that answers garbage is a "protocol" failure, retried on the
+// schedule; when it behaves again the notification is delivered.
+TEST_F(DaemonTest, EndpointAnsweringGarbageIsRetriedAsAProtocolError) {
+  tools::SinkOptions bad;
+  bad.garbage = true;
+  auto garbage = std::make_unique<tools::ThreadedHttpSink>(bad);
+  const uint16_t port = garbage->port();
+  config_ = test::write_scenario(dir_, scenario(garbage->url(), {"1s", "1s"}));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("garbled");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  auto row = only_notification(d->store());
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "retry");
+  EXPECT_EQ(attempts[0].error_class, "protocol");
+  // The same address now speaks HTTP.
+  garbage.reset();
+  tools::SinkOptions good;
+  good.port = port;
+  tools::ThreadedHttpSink sink(good);
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  EXPECT_EQ(sink.request_count(), 1u);
+}
+
+}  // namespace
+}  // namespace herald::daemon

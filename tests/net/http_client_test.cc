@@ -535,6 +535,14 @@ TEST(TransportErrorClass, OnlyAReceivedTlsAlertMakesAReceiveErrorTls) {
   timeout.transport_error = CURLE_OPERATION_TIMEDOUT;
   timeout.error = "alert of some kind";  // the text only refines receive and send errors
   EXPECT_STREQ(transport_error_class(timeout), "timeout");
+  HttpResponse garbage;
+  garbage.transport_error = CURLE_UNSUPPORTED_PROTOCOL;
+  garbage.error = "Received HTTP/0.9 when not allowed";
+  EXPECT_STREQ(transport_error_class(garbage), "protocol");
+  HttpResponse scheme;
+  scheme.transport_error = CURLE_UNSUPPORTED_PROTOCOL;
+  scheme.error = "Protocol \"gopher\" not supported";
+  EXPECT_STREQ(transport_error_class(scheme), "other");
 }
 
 TEST_F(HttpClientTest, MutualTlsWithClientCertificateSucceedsAndTheServerSeesItsName) {
