@@ -17,18 +17,8 @@ namespace herald::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+using test::run_until;
 using ::testing::HasSubstr;
-
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
-               std::chrono::milliseconds deadline = 15s) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    io.run_for(20ms);
-    if (io.stopped()) io.restart();
-  }
-  return pred();
-}
 
 size_t count_in(state::StateStore& store, state::State s) {
   auto rows = store.list(s, 1000);

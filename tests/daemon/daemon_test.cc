@@ -17,6 +17,7 @@ namespace herald::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+using test::run_until;
 using ::testing::HasSubstr;
 
 test::Scenario scenario(std::string url, std::vector<std::string> schedule = {"1s", "2s"}) {
@@ -27,16 +28,6 @@ test::Scenario scenario(std::string url, std::vector<std::string> schedule = {"1
 }
 
 // Runs the loop until pred() holds or the deadline passes.
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
-               std::chrono::milliseconds deadline = 15s) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    io.run_for(20ms);
-    if (io.stopped()) io.restart();
-  }
-  return pred();
-}
 
 state::NotificationRow only_notification(state::StateStore& store) {
   auto rows = store.list(std::nullopt, 10);

@@ -38,4 +38,16 @@ std::string write_scenario(const TempDir& dir, const Scenario& s) {
   return dir.file("herald.toml");
 }
 
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::milliseconds deadline) {
+  using namespace std::chrono_literals;
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    io.run_for(20ms);
+    if (io.stopped()) io.restart();
+  }
+  return pred();
+}
+
 }  // namespace herald::test

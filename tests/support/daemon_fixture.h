@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "support/test_env.h"
 
 namespace herald::test {
@@ -25,5 +27,10 @@ extern const char* kPersonAddedMapping;
 // Writes producer.db, person_added.xml and herald.toml into dir; returns the
 // config path.
 std::string write_scenario(const TempDir& dir, const Scenario& s);
+
+// Runs an in-process daemon's loop until pred() holds or the deadline passes;
+// returns pred().
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::milliseconds deadline = std::chrono::seconds(15));
 
 }  // namespace herald::test
