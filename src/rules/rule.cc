@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/text.h"
+
 namespace herald::rules {
 namespace {
 
@@ -122,14 +124,6 @@ class RuleParser {
       if ((static_cast<unsigned char>(t_[i]) & 0xC0) != 0x80) ++col;
     }
     return col;
-  }
-
-  static std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
   }
 
   // An attribute name or EAV code in [from, to), surrounding whitespace
