@@ -21,6 +21,35 @@ namespace fs = std::filesystem;
 namespace herald::config {
 namespace {
 
+// A drop-in's keys replace the same keys before it, its tables merge key by
+// key, and its [[arrays]] (notifications) are appended.
+void merge_tables(toml::table& into, toml::table& from) {
+  for (auto&& [key, value] : from) {
+    if (toml::node* existing = into.get(key.str())) {
+      if (existing->is_table() && value.is_table()) {
+        merge_tables(*existing->as_table(), *value.as_table());
+        continue;
+      }
+      if (existing->is_array_of_tables() && value.is_array_of_tables()) {
+        for (auto& item : *value.as_array()) existing->as_array()->push_back(std::move(*item.as_table()));
+        continue;
+      }
+    }
+    into.insert_or_assign(key, std::move(value));
+  }
+}
+
+// "FILE:LINE: " for a place in the configuration: the main file as the user
+// named it, or the drop-in (conf.d) file the place comes from.
+std::string located(const std::string& main_file, const toml::source_region& where) {
+  std::string file = main_file;
+  if (where.path && !where.path->empty()) {
+    std::error_code ec;
+    if (fs::absolute(main_file, ec).string() != *where.path) file = *where.path;
+  }
+  return file + ":" + std::to_string(where.begin.line) + ": ";
+}
+
 // Reads one TOML table, remembering which keys were consumed so that the
 // rest can be reported (a typo must not be silently ignored).
 class TableReader {
@@ -29,8 +58,7 @@ class TableReader {
       : file_(file), table_(table), prefix_(std::move(prefix)) {}
 
   std::string where(const toml::node* node) const {
-    int line = node ? static_cast<int>(node->source().begin.line) : table_line();
-    return file_ + ":" + std::to_string(line) + ": ";
+    return located(file_, node ? node->source() : table_.source());
   }
   int table_line() const { return static_cast<int>(table_.source().begin.line); }
   std::string key_name(std::string_view key) const {
@@ -319,8 +347,8 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
       std::string name(k.str());
       bool bad_name = name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos;
       if (!value || !v.is_string() || bad_name || value->find_first_of("\r\n") != std::string::npos) {
-        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".headers." +
-                     name + "': expected a header name without spaces or ':' and a one-line string value"};
+        return Error{located(file, k.source()) + "key '" + prefix + ".headers." + name +
+                     "': expected a header name without spaces or ':' and a one-line string value"};
       }
       ep.headers.emplace_back(name, *value);
     }
@@ -339,7 +367,7 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
       bool value_ok = value && (*value == "delivered" || *value == "retry" || *value == "failed");
       if (!code_ok || !value_ok) {
         return Error{
-            file + ":" + std::to_string(k.source().begin.line) + ": key '" + prefix + ".outcomes." + code +
+            located(file, k.source()) + "key '" + prefix + ".outcomes." + code +
             "': expected a status such as \"409\" or \"4xx\" set to \"delivered\", \"retry\" or \"failed\""};
       }
       ep.outcomes[code] = *value;
@@ -347,7 +375,7 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   }
   if (!ep.tls_verify) {
     cfg.warnings.push_back(
-        file + ":" + std::to_string(ep.line) + ": endpoint '" + name +
+        located(file, t.source()) + "endpoint '" + name +
         "': TLS verification is OFF (tls_verify = false); its server's identity is not checked");
   }
   ep.settings.emplace_back("url", ep.url);
@@ -373,7 +401,7 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   for (auto& [key, node] : r.remaining()) {
     auto text = scalar_text(*node);
     if (!text) {
-      return Error{file + ":" + std::to_string(node->source().begin.line) + ": key '" + prefix + "." + key +
+      return Error{located(file, node->source()) + "key '" + prefix + "." + key +
                    "': expected a string, number or boolean"};
     }
     ep.settings.emplace_back(key, *text);
@@ -480,7 +508,7 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
     n.script = resolve(cfg.dir, n.script);
     if (!fs::is_regular_file(n.script)) return r.error("script", "no script file '" + n.script + "'");
     if (!n.rule.empty()) {
-      cfg.warnings.push_back(file + ":" + std::to_string(n.line) + ": notification '" + n.name +
+      cfg.warnings.push_back(located(file, t.source()) + "notification '" + n.name +
                              "' has both a script and a rule: only the script is evaluated");
     }
   }
@@ -562,8 +590,8 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
         auto text = item.value<std::string>();
         auto d = text && item.is_string() ? parse_duration(*text) : std::nullopt;
         if (!d) {
-          return Error{file + ":" + std::to_string(item.source().begin.line) +
-                       ": key 'retry.schedule': expected durations such as \"10m\", got " +
+          return Error{located(file, item.source()) +
+                       "key 'retry.schedule': expected durations such as \"10m\", got " +
                        (text ? "\"" + *text + "\"" : std::string("a non-string"))};
         }
         cfg.retry_schedule.push_back(*d);
@@ -579,7 +607,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
       const toml::table* et = v.as_table();
       std::string name(k.str());
       if (!et) {
-        return Error{file + ":" + std::to_string(k.source().begin.line) + ": key 'endpoints." + name +
+        return Error{located(file, k.source()) + "key 'endpoints." + name +
                      "': expected a table [endpoints." + name + "]"};
       }
       HERALD_TRY(load_endpoint(file, cfg.dir, name, *et, cfg));
@@ -641,6 +669,26 @@ Result<Config> load(const std::string& path) {
     return Error{path + ":" + std::to_string(e.source().begin.line) + ":" +
                  std::to_string(e.source().begin.column) +
                  ": TOML syntax error: " + std::string(e.description())};
+  }
+  // Drop-ins: conf.d/*.toml beside the file, merged in name order.
+  fs::path dropin_dir = abs.parent_path() / "conf.d";
+  std::vector<fs::path> dropins;
+  if (fs::is_directory(dropin_dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dropin_dir, ec)) {
+      if (entry.path().extension() == ".toml" && entry.is_regular_file(ec)) dropins.push_back(entry.path());
+    }
+  }
+  std::sort(dropins.begin(), dropins.end());
+  for (const auto& d : dropins) {
+    try {
+      toml::table extra = toml::parse_file(d.string());
+      merge_tables(root, extra);
+    } catch (const toml::parse_error& e) {
+      return Error{d.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                   std::to_string(e.source().begin.column) +
+                   ": TOML syntax error: " + std::string(e.description())};
+    }
+    cfg.dropins.push_back(d.string());
   }
   if (auto s = load_tables(path, root, cfg); !s) return s.error();
   return cfg;

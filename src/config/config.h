@@ -98,6 +98,8 @@ struct RecipientQueriesConfig {
 struct Config {
   std::string path;  // the file loaded
   std::string dir;   // its folder: relative paths resolve against it
+  // conf.d/*.toml beside it, merged in name order after it.
+  std::vector<std::string> dropins;
 
   // [daemon]
   std::string state_db;

@@ -91,6 +91,7 @@ Status Daemon::reload() {
 void Daemon::watch_configuration() {
   config_watched_ = true;
   std::vector<std::string> files = {runtime_->config().path};
+  files.insert(files.end(), runtime_->config().dropins.begin(), runtime_->config().dropins.end());
   for (const auto& n : runtime_->config().notifications) {
     for (const std::string* f : {&n.mapping, &n.script, &n.recipients.script}) {
       if (!f->empty()) files.push_back(*f);

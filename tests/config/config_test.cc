@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -288,6 +290,38 @@ TEST(Config, OAuth2SettingsAreKeptForTheHost) {
   EXPECT_EQ(o.client_secret, "sh!");
   EXPECT_EQ(o.scopes, "a b");
   EXPECT_EQ(o.client_auth, "post");
+}
+
+TEST(Config, DropInsAreMergedInNameOrderAndErrorsNameTheirFile) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("conf.d"));
+  write_file(dir.file("h.toml"),
+             "[daemon]\nmax_in_flight = 8\n[outbox]\ndatabase = \"p.db\"\n"
+             "[endpoints.a]\nchannel = \"rest\"\nurl = \"http://a\"\n"
+             "[[notification]]\nname = \"first\"\nentity = \"x\"\nendpoint = \"a\"\n");
+  write_file(dir.file("conf.d/20-more.toml"),
+             "[daemon]\nmax_in_flight = 32\n[[notification]]\nname = \"second\"\nentity = \"y\"\nendpoint = "
+             "\"b\"\n");
+  write_file(dir.file("conf.d/10-endpoint.toml"), "[endpoints.b]\nchannel = \"json\"\nurl = \"http://b\"\n");
+  write_file(dir.file("conf.d/README"), "not a drop-in");
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->max_in_flight, 32);  // the later file wins
+  ASSERT_EQ(cfg->notifications.size(), 2u);
+  EXPECT_EQ(cfg->notifications[1].name, "second");
+  EXPECT_EQ(cfg->endpoints.at("b").channel, "json");
+  EXPECT_EQ(cfg->dropins,
+            (std::vector<std::string>{dir.file("conf.d/10-endpoint.toml"), dir.file("conf.d/20-more.toml")}));
+
+  write_file(dir.file("conf.d/30-bad.toml"), "\n[endpoints.c]\nchannel = \"rest\"\ntimeout = \"soon\"\n");
+  auto bad = load(dir.file("h.toml"));
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message,
+              HasSubstr(dir.file("conf.d/30-bad.toml") + ":4: key 'endpoints.c.timeout'"));
+  write_file(dir.file("conf.d/30-bad.toml"), "[endpoints.c\n");
+  bad = load(dir.file("h.toml"));
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr(dir.file("conf.d/30-bad.toml") + ":1:"));
 }
 
 }  // namespace
