@@ -21,6 +21,24 @@ namespace fs = std::filesystem;
 namespace herald::config {
 namespace {
 
+// The installed plugin folder next to the running program (bin/../lib/herald/plugins),
+// else the one configured at build time.
+std::string default_plugin_dir() {
+#ifdef HERALD_PLUGIN_DIR_FROM_BINDIR
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path dir = (exe.parent_path() / HERALD_PLUGIN_DIR_FROM_BINDIR).lexically_normal();
+    if (fs::is_directory(dir, ec)) return dir.string();
+  }
+#endif
+#ifdef HERALD_DEFAULT_PLUGIN_DIR
+  return HERALD_DEFAULT_PLUGIN_DIR;
+#else
+  return {};
+#endif
+}
+
 // A drop-in's keys replace the same keys before it, its tables merge key by
 // key, and its [[arrays]] (notifications) are appended.
 void merge_tables(toml::table& into, toml::table& from) {
@@ -528,9 +546,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
 
   cfg.mapping_dir = cfg.dir;
   cfg.state_db = resolve(cfg.dir, "herald-state.db");
-#ifdef HERALD_DEFAULT_PLUGIN_DIR
-  cfg.plugin_dir = HERALD_DEFAULT_PLUGIN_DIR;
-#endif
+  cfg.plugin_dir = default_plugin_dir();
   if (daemon) {
     if (!daemon->is_table()) return top.error("daemon", "expected a table");
     TableReader r(file, *daemon->as_table(), "daemon");

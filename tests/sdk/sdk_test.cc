@@ -155,7 +155,7 @@ TEST_F(SdkTest, InstallLaysOutProgramsPluginsSdkAndData) {
                 f.starts_with(std::string(HERALD_INSTALL_INCLUDEDIR) + "/herald/") ||
                 f.starts_with(libdir + "/herald/plugins/") || f.starts_with(libdir + "/cmake/Herald/") ||
                 f == libdir + "/pkgconfig/herald-plugin.pc" || f.starts_with(data + "/herald/mappings/") ||
-                f.starts_with(doc + "/"))
+                f.starts_with(doc + "/") || f.starts_with("etc/herald/"))
         << "unexpected installed file " << f;
   }
 
