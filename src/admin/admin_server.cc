@@ -1,5 +1,6 @@
 #include "admin/admin_server.h"
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -22,6 +23,7 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr uint64_t kMaxBodyBytes = 1024;
 // A client that stalls mid-request must not hold a connection for ever.
 constexpr std::chrono::seconds kIoTimeout{10};
+constexpr std::chrono::seconds kLinger{2};
 
 class Session;
 
@@ -98,12 +100,32 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(body);
     response_.prepare_payload();
     stream_.expires_after(kIoTimeout);
-    http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->linger();
+    });
+  }
+
+  // Half-closes and reads what the client still sends until it closes: closing
+  // with unread bytes (a refused oversized request) would reset the
+  // connection and could discard the answer before the client reads it.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLinger);  // once: a trickling client cannot extend it
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->state_->stopped) return self->close();
+                              self->drain();
+                            });
   }
 
   std::shared_ptr<AdminServer::State> state_;
   beast::tcp_stream stream_;
+  std::array<char, 4096> scratch_{};
   uint64_t id_;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
