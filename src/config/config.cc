@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
+
 #include <toml++/toml.h>
 
 #include "common/text.h"
@@ -534,6 +536,57 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   return {};
 }
 
+// [admin] listen: "HOST:PORT" or "[V6]:PORT", HOST an IP address or localhost.
+// Not loopback is refused unless allow_remote, since metrics and health
+// carry no authentication.
+Status load_admin(const std::string& file, const toml::table& t, AdminConfig& admin) {
+  TableReader r(file, t, "admin");
+  HERALD_TRY(r.string("listen", admin.listen));
+  HERALD_TRY(r.boolean("allow_remote", admin.allow_remote));
+  HERALD_TRY(r.no_unknown_keys());
+  if (admin.listen.empty()) return {};
+  const std::string& text = admin.listen;
+  auto bad = [&] {
+    return r.error(
+        "listen",
+        "expected an address and port such as \"127.0.0.1:9464\" or \"[::1]:9464\", got \"" + text + "\"");
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
+  bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      })) {
+    return bad();
+  }
+  int port_number = std::stoi(port);
+  if (port_number > 65535) return bad();
+  bool loopback = false;
+  unsigned char buf[16];
+  if (host == "localhost") {
+    host = "127.0.0.1";
+    loopback = true;
+  } else if (!bracketed && inet_pton(AF_INET, host.c_str(), buf) == 1) {
+    loopback = buf[0] == 127;
+  } else if (bracketed && inet_pton(AF_INET6, host.c_str(), buf) == 1) {
+    static const unsigned char kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    loopback = std::equal(buf, buf + 16, kLoopback6);
+  } else {
+    return bad();
+  }
+  if (!loopback && !admin.allow_remote) {
+    return r.error("listen",
+                   "'" + text +
+                       "' is not a loopback address: metrics and health have no authentication; set "
+                       "allow_remote = true to listen there anyway");
+  }
+  admin.host = host;
+  admin.port = static_cast<uint16_t>(port_number);
+  return {};
+}
+
 Status load_tables(const std::string& file, const toml::table& root, Config& cfg) {
   TableReader top(file, root, "");
   const toml::node* daemon = top.get("daemon");
@@ -542,6 +595,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
   const toml::node* endpoints = top.get("endpoints");
   const toml::node* notifications = top.get("notification");
   const toml::node* recipients = top.get("recipients");
+  const toml::node* admin = top.get("admin");
   HERALD_TRY(top.no_unknown_keys());
 
   cfg.mapping_dir = cfg.dir;
@@ -640,6 +694,11 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
     HERALD_TRY(r.string("role_query", q.role_query));
     HERALD_TRY(r.string("administrators_query", q.administrators_query));
     HERALD_TRY(r.no_unknown_keys());
+  }
+
+  if (admin) {
+    if (!admin->is_table()) return top.error("admin", "expected a table");
+    HERALD_TRY(load_admin(file, *admin->as_table(), cfg.admin));
   }
 
   if (notifications) {

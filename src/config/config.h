@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -95,6 +96,15 @@ struct RecipientQueriesConfig {
   std::string administrators_query;
 };
 
+// [admin]: the metrics and health listener (off unless `listen` is set).
+struct AdminConfig {
+  std::string listen;  // as written, e.g. "127.0.0.1:9464"; empty: no listener
+  std::string host;    // the IP address, without brackets
+  uint16_t port = 0;   // 0: a free port, logged at start
+  bool allow_remote = false;
+  bool enabled() const { return !listen.empty(); }
+};
+
 struct Config {
   std::string path;  // the file loaded
   std::string dir;   // its folder: relative paths resolve against it
@@ -127,6 +137,7 @@ struct Config {
   std::map<std::string, EndpointConfig> endpoints;
   std::vector<NotificationConfig> notifications;
   RecipientQueriesConfig recipient_queries;
+  AdminConfig admin;
 
   // Things worth a warning at start, e.g. TLS verification turned off.
   std::vector<std::string> warnings;

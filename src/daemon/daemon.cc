@@ -71,6 +71,9 @@ Status Daemon::reload() {
     return Error{msg};
   }
   for (const auto& w : next->config().warnings) spdlog::warn("{}", w);
+  if (next->config().admin.listen != runtime_->config().admin.listen) {
+    spdlog::warn("[admin] listen changed: it takes effect at the next restart");
+  }
   if (auto s = store_.limit_size(next->config().state_db_max_bytes); !s) {
     spdlog::error("{}: state_db_max_size: {}", next->config().state_db, s.error().message);
   }
@@ -114,6 +117,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, cons
 
 Status Daemon::start() {
   for (const auto& w : runtime_->config().warnings) spdlog::warn("{}", w);
+  if (auto s = start_admin(); !s) return s;
   auto cursor = store_.cursor(runtime_->outbox().source());
   if (!cursor) return cursor.error();
   cursor_ = cursor.value();
@@ -224,6 +228,9 @@ void Daemon::ingest() {
   auto created = store_.ingest(runtime_->outbox().source(), last_id, items, now_ms());
   if (!created) return retry_later(cfg.state_db + ": ingest: " + created.error().message);
   cursor_ = last_id;
+  auto rejected =
+      std::count_if(items.begin(), items.end(), [](auto& i) { return !i.rejected_reason.empty(); });
+  metrics_.ingested(items.size() - rejected, rejected, created.value());
   ingest_backoff_ = std::chrono::seconds(1);
   spdlog::debug("ingested outbox rows up to id {}: {} notification(s)", last_id, created.value());
   if (created.value() > 0) schedule_dispatch();
@@ -577,6 +584,7 @@ bool Daemon::record(const Outcome& o) {
     spdlog::error("notification {}: recording attempt {}: {}", o.row.id, o.attempt.number, s.error().message);
     return false;
   }
+  metrics_.attempt(o.row, o.attempt, o.protocol);
   const auto& a = o.attempt;
   const auto& row = o.row;
   std::string status_text =

@@ -14,6 +14,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "admin/admin_server.h"
+#include "admin/herald_metrics.h"
 #include "common/file_watcher.h"
 #include "common/result.h"
 #include "daemon/runtime.h"
@@ -62,6 +64,8 @@ class Daemon {
   size_t in_flight() const { return in_flight_; }
   // OAuth2 token requests sent (tests, metrics).
   uint64_t token_requests() const { return tokens_.requests_sent(); }
+  // The admin listener's port ([admin] listen); 0 when it is off.
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
 
  private:
   void schedule_ingest();
@@ -113,6 +117,11 @@ class Daemon {
   void check_drained();
   void maybe_finish_stop();
 
+  // The admin listener (daemon_admin.cc).
+  Status start_admin();
+  Result<std::string> scrape_metrics();
+  Status health();
+
   boost::asio::io_context& io_;
   std::shared_ptr<Runtime> runtime_;
   state::StateStore store_;
@@ -142,6 +151,8 @@ class Daemon {
   bool dispatch_scheduled_ = false;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
+  admin::HeraldMetrics metrics_;
+  std::unique_ptr<admin::AdminServer> admin_;  // last: stopped before the rest goes
 };
 
 int64_t now_ms();

@@ -1,0 +1,42 @@
+// heraldd's metrics: what the daemon counts as it works, and the gauges read
+// from the state database at each scrape. Names and labels are listed in
+// docs/operations.md ("Metrics and health").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "admin/metrics.h"
+#include "common/result.h"
+#include "state/state_store.h"
+
+namespace herald::admin {
+
+class HeraldMetrics {
+ public:
+  HeraldMetrics();
+
+  // One ingest transaction: outbox rows taken and rejected, notifications created.
+  void ingested(uint64_t accepted, uint64_t rejected, uint64_t notifications);
+  // An attempt whose result the state database has taken (counted once).
+  void attempt(const state::NotificationRow& row, const state::AttemptRow& attempt,
+               const std::string& protocol);
+
+  // What only the daemon knows at scrape time.
+  struct Snapshot {
+    std::vector<std::string> endpoints;  // configured ones, so that idle endpoints show zeros
+    size_t in_flight = 0;
+    uint64_t reloads = 0;
+    int64_t now_ms = 0;
+  };
+  // Refreshes the gauges (one grouped COUNT over the state database) and renders everything.
+  Result<std::string> scrape(state::StateStore& store, const Snapshot& snapshot);
+
+  const Registry& registry() const { return registry_; }
+
+ private:
+  Registry registry_;
+};
+
+}  // namespace herald::admin

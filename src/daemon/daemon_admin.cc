@@ -1,0 +1,47 @@
+// The Daemon's side of the admin listener: starting it, and what /metrics
+// and /healthz read.
+#include <spdlog/spdlog.h>
+
+#include "daemon/daemon.h"
+
+namespace herald::daemon {
+
+Status Daemon::start_admin() {
+  const auto& cfg = runtime_->config().admin;
+  // A --drain run next to the running daemon must not fight it for the port.
+  if (!cfg.enabled() || options_.drain || admin_) return {};
+  admin::AdminHandlers handlers;
+  handlers.metrics = [this] { return scrape_metrics(); };
+  handlers.health = [this] { return health(); };
+  auto server = admin::AdminServer::start(io_, cfg.host, cfg.port, std::move(handlers));
+  if (!server)
+    return Error{runtime_->config().path + ": [admin] listen = \"" + cfg.listen +
+                 "\": " + server.error().message};
+  admin_ = std::move(server.value());
+  const bool v6 = cfg.host.find(':') != std::string::npos;
+  spdlog::info("admin listener on {}:{} (GET /metrics, /healthz)", v6 ? "[" + cfg.host + "]" : cfg.host,
+               admin_->port());
+  return {};
+}
+
+Result<std::string> Daemon::scrape_metrics() {
+  admin::HeraldMetrics::Snapshot s;
+  for (const auto& [name, ep] : runtime_->config().endpoints) s.endpoints.push_back(name);
+  s.in_flight = in_flight_;
+  s.reloads = reloads_;
+  s.now_ms = now_ms();
+  auto text = metrics_.scrape(store_, s);
+  if (!text) return Error{runtime_->config().state_db + ": " + text.error().message};
+  return text;
+}
+
+Status Daemon::health() {
+  // Answering at all means the loop runs; the state database must answer too.
+  if (stopping_) return Error{"stopping"};
+  if (auto n = store_.in_flight_count(); !n) {
+    return Error{"state database " + runtime_->config().state_db + ": " + n.error().message};
+  }
+  return {};
+}
+
+}  // namespace herald::daemon
