@@ -10,6 +10,18 @@
 
 namespace herald::daemon {
 
+namespace {
+
+// A newline would end the STATUS= assignment and start another one.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+}  // namespace
+
 ServiceNotifier::ServiceNotifier(boost::asio::io_context& io) : watchdog_timer_(io), status_timer_(io) {
   const char* socket = std::getenv("NOTIFY_SOCKET");
   enabled_ = socket != nullptr && *socket != '\0';
@@ -59,12 +71,14 @@ void ServiceNotifier::arm_status() {
   });
 }
 
-void ServiceNotifier::ready(const std::string& status) {
+void ServiceNotifier::ready(const std::string& text) {
+  const std::string status = one_line(text);
   last_status_ = status;
   send(status.empty() ? "READY=1" : "READY=1\nSTATUS=" + status);
 }
 
-void ServiceNotifier::status(const std::string& status) {
+void ServiceNotifier::status(const std::string& text) {
+  const std::string status = one_line(text);
   last_status_ = status;
   send("STATUS=" + status);
 }
