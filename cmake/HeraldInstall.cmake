@@ -47,3 +47,20 @@ foreach(kind INCLUDEDIR PLUGINDIR)
 endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/herald-plugin.pc.in ${PROJECT_BINARY_DIR}/sdk/herald-plugin.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sdk/herald-plugin.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# systemd: the unit and the account it runs as. ExecStart names the heraldd of
+# the prefix given at install time (cmake --install --prefix), hence install(CODE).
+set(HERALD_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "where herald.service is installed")
+set(HERALD_SYSUSERS_DIR lib/sysusers.d CACHE STRING "where the sysusers.d file for the herald account is installed")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}")
+  set(herald_unit_bindir "${CMAKE_INSTALL_BINDIR}")
+else()
+  set(herald_unit_bindir "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}")
+endif()
+install(CODE "
+  file(READ \"${PROJECT_SOURCE_DIR}/config/systemd/herald.service\" unit)
+  string(REPLACE \"/usr/bin/heraldd\" \"${herald_unit_bindir}/heraldd\" unit \"\${unit}\")
+  file(WRITE \"${PROJECT_BINARY_DIR}/systemd/herald.service\" \"\${unit}\")")
+install(FILES ${PROJECT_BINARY_DIR}/systemd/herald.service DESTINATION ${HERALD_SYSTEMD_UNIT_DIR})
+install(FILES ${PROJECT_SOURCE_DIR}/config/systemd/herald.sysusers DESTINATION ${HERALD_SYSUSERS_DIR}
+        RENAME herald.conf)

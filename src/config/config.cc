@@ -1,7 +1,10 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -198,6 +201,17 @@ std::optional<std::string> read_secret_file(const std::string& path) {
   return s;
 }
 
+// A secret others on the host can read deserves a warning at every start.
+void warn_if_exposed(const std::string& where, const std::string& key, const std::string& path,
+                     std::vector<std::string>& warnings) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  warnings.push_back(where + "key '" + key + "': the secret file '" + path +
+                     "' is readable by group or others (mode " + mode + "); chmod 600 it");
+}
+
 // Scalars passed to plugins as text.
 std::optional<std::string> scalar_text(const toml::node& n) {
   if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
@@ -241,22 +255,42 @@ std::optional<int64_t> parse_size(const toml::node& n) {
 }
 
 Status load_auth(const std::string& file, const std::string& dir, const toml::table& auth,
-                 const std::string& prefix, EndpointConfig& ep) {
+                 const std::string& prefix, EndpointConfig& ep, std::vector<std::string>& warnings) {
   TableReader r(file, auth, prefix);
   HERALD_TRY(r.string("type", ep.auth_type, true));
   static const std::set<std::string> kTypes = {"none", "basic", "bearer", "oauth2"};
   if (!kTypes.count(ep.auth_type)) return r.error("type", "expected one of none, basic, bearer, oauth2");
   ep.settings.emplace_back("auth.type", ep.auth_type);
 
-  // A secret comes from a file (preferred) or an environment variable.
+  // A secret comes from a file, a systemd credential (a file in
+  // $CREDENTIALS_DIRECTORY, LoadCredential=) or an environment variable.
   auto secret = [&](const std::string& name, bool required) -> Status {
-    std::string file_key = name + "_file", env_key = name + "_env", path, env;
+    std::string file_key = name + "_file", cred_key = name + "_credential", env_key = name + "_env";
+    std::string path, credential, env;
     HERALD_TRY(r.string(file_key, path));
+    HERALD_TRY(r.string(cred_key, credential));
     HERALD_TRY(r.string(env_key, env));
+    if (!path.empty() + !credential.empty() + !env.empty() > 1) {
+      return r.error(file_key, "give only one of " + file_key + ", " + cred_key + " and " + env_key);
+    }
+    std::string used_key = file_key;
+    if (!credential.empty()) {
+      if (credential.find('/') != std::string::npos || credential == "." || credential == "..") {
+        return r.error(cred_key, "expected a credential name (as in LoadCredential=NAME:...), not a path");
+      }
+      const char* cred_dir = std::getenv("CREDENTIALS_DIRECTORY");
+      if (cred_dir == nullptr || *cred_dir == '\0') {
+        return r.error(cred_key,
+                       "$CREDENTIALS_DIRECTORY is not set (give the credential with LoadCredential=)");
+      }
+      path = (fs::path(cred_dir) / credential).string();
+      used_key = cred_key;
+    }
     if (!path.empty()) {
       std::string full = resolve(dir, path);
       auto value = read_secret_file(full);
-      if (!value) return r.error(file_key, "cannot read '" + full + "'");
+      if (!value) return r.error(used_key, "cannot read '" + full + "'");
+      warn_if_exposed(r.where(r.get(used_key)), r.key_name(used_key), full, warnings);
       ep.settings.emplace_back("auth." + name, *value);
     } else if (!env.empty()) {
       const char* value = std::getenv(env.c_str());
@@ -359,6 +393,8 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
       return r.error(key, "cannot read '" + f + "'");
     }
   }
+  if (!ep.client_key.empty())
+    warn_if_exposed(r.where(r.get("client_key")), r.key_name("client_key"), ep.client_key, cfg.warnings);
   if (const toml::node* h = r.get("headers")) {
     const toml::table* ht = h->as_table();
     if (!ht) return r.error("headers", "expected a table such as { \"X-Tenant\" = \"acme\" }");
@@ -413,7 +449,7 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   } else if (const toml::node* auth = r.get("auth")) {
     const toml::table* at = auth->as_table();
     if (!at) return r.error("auth", "expected a table such as { type = \"bearer\", token_file = \"...\" }");
-    HERALD_TRY(load_auth(file, dir, *at, prefix + ".auth", ep));
+    HERALD_TRY(load_auth(file, dir, *at, prefix + ".auth", ep, cfg.warnings));
   } else {
     ep.settings.emplace_back("auth.type", "none");
   }

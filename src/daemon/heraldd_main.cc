@@ -14,6 +14,7 @@
 
 #include "common/logging.h"
 #include "daemon/daemon.h"
+#include "daemon/service_notifier.h"
 
 namespace {
 
@@ -59,6 +60,17 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   std::unique_ptr<herald::daemon::Daemon> daemon;
   int exit_code = 0;
+  // systemd: READY/RELOADING/STOPPING, STATUS and the watchdog. A drain run is
+  // a one-shot job, not a service, and its loop must be able to run dry.
+  herald::daemon::ServiceNotifier notifier(io);
+  auto status_text = [&]() -> std::string {
+    if (!daemon) return {};
+    auto pending = daemon->store().count_in(herald::state::State::Pending);
+    auto waiting = daemon->store().count_in(herald::state::State::Waiting);
+    if (!pending || !waiting) return {};
+    return std::to_string(daemon->in_flight()) + " in flight, " + std::to_string(pending.value()) +
+           " pending, " + std::to_string(waiting.value()) + " waiting for a retry";
+  };
   // A producer database that is missing or locked at start may appear or
   // clear: wait for it (backing off up to 30 s) instead of exiting.
   boost::asio::steady_timer retry(io);
@@ -68,6 +80,9 @@ int main(int argc, char** argv) {
     if (!created) {
       if (created.error().transient && !options.drain) {
         spdlog::error("{}; trying again in {} s", created.error().message, backoff.count());
+        // Up and waiting is a state systemd should see as started: a package
+        // installed before its producer must not fail to start.
+        notifier.ready("waiting: " + created.error().message);
         retry.expires_after(backoff);
         backoff = std::min<std::chrono::seconds>(backoff * 2, std::chrono::seconds(30));
         retry.async_wait([&](const boost::system::error_code& ec) {
@@ -89,6 +104,7 @@ int main(int argc, char** argv) {
       return;
     }
     if (!options.drain) daemon->watch_configuration();
+    notifier.ready(status_text());
   };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -98,7 +114,11 @@ int main(int argc, char** argv) {
           if (daemon) {
             // A refused reload is logged by reload() and leaves the running set in place.
             spdlog::info("SIGHUP: reloading {}", config_path);
-            (void)daemon->reload();
+            notifier.reloading();
+            auto reloaded = daemon->reload();
+            notifier.ready(reloaded ? status_text()
+                                    : "reload refused, the running configuration stays: " +
+                                          reloaded.error().message);
           } else {
             retry.cancel();
             backoff = std::chrono::seconds(1);
@@ -108,6 +128,7 @@ int main(int argc, char** argv) {
           return;
         }
         spdlog::info("{}: stopping", strsignal(sig));
+        notifier.stopping();
         retry.cancel();
         if (daemon) {
           daemon->stop([&] { io.stop(); });
@@ -116,6 +137,10 @@ int main(int argc, char** argv) {
         }
       };
   signals.async_wait(on_signal);
+  if (!options.drain) {
+    notifier.start_watchdog();
+    notifier.start_status(status_text);
+  }
   // Signals are caught from here on: a SIGTERM during start is a clean stop.
   try_start();
   if (exit_code == 0) io.run();

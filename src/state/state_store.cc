@@ -535,6 +535,15 @@ Result<int64_t> StateStore::in_flight_count() {
   return st->column_int(0);
 }
 
+Result<int64_t> StateStore::count_in(State state) {
+  auto st = db_.prepare("SELECT COUNT(*) FROM notifications WHERE state = ?1");
+  if (!st) return st.error();
+  st->bind(1, to_string(state));
+  auto r = st->step();
+  if (!r) return r.error();
+  return st->column_int(0);
+}
+
 Result<std::vector<std::pair<int64_t, std::string>>> StateStore::rejected(int limit) {
   auto st = db_.prepare("SELECT id, reason FROM events WHERE status = 'rejected' ORDER BY id DESC LIMIT ?1");
   if (!st) return st.error();

@@ -145,6 +145,8 @@ class StateStore {
   Result<std::vector<AttemptRow>> attempts(int64_t notification_id);
   Result<std::optional<Event>> event(int64_t event_id);
   Result<int64_t> in_flight_count();
+  // Notifications in one state; an index-only count, cheap for the states that stay small.
+  Result<int64_t> count_in(State state);
   // Outbox rows that could not be parsed: (outbox id, reason), newest first.
   Result<std::vector<std::pair<int64_t, std::string>>> rejected(int limit);
 

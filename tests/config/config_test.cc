@@ -1,6 +1,10 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -67,6 +71,7 @@ TEST(Config, LoadsAndResolvesRelativePathsAgainstTheFile) {
   TempDir dir;
   write_file(dir.file("herald.toml"), kValid);
   write_file(dir.file("token.txt"), "s3cret\n");
+  ::chmod(dir.file("token.txt").c_str(), 0600);  // else a warning: others could read it
   write_file(dir.file("person.xml"), "<Notification/>");
   auto cfg = load(dir.file("herald.toml"));
   ASSERT_TRUE(cfg) << cfg.error().message;
@@ -322,6 +327,99 @@ TEST(Config, DropInsAreMergedInNameOrderAndErrorsNameTheirFile) {
   bad = load(dir.file("h.toml"));
   ASSERT_FALSE(bad);
   EXPECT_THAT(bad.error().message, HasSubstr(dir.file("conf.d/30-bad.toml") + ":1:"));
+}
+
+// Sets an environment variable for one test and restores it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+std::string basic_auth_config(const std::string& secret_keys) {
+  return "[outbox]\ndatabase = \"p.db\"\n[endpoints.pep]\nchannel = \"json\"\nurl = \"https://pep\"\n"
+         "auth = { type = \"basic\", username = \"herald\", " +
+         secret_keys + " }\n";
+}
+
+TEST(Config, SecretFromSystemdCredential) {
+  TempDir dir, creds;
+  write_file(creds.file("pep-password"), "s3cret\n");
+  ::chmod(creds.file("pep-password").c_str(), 0400);
+  ScopedEnv env("CREDENTIALS_DIRECTORY", creds.path());
+  write_file(dir.file("h.toml"), basic_auth_config("password_credential = \"pep-password\""));
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  // What the plugin receives.
+  EXPECT_THAT(cfg->endpoints.at("pep").settings,
+              ::testing::Contains(std::make_pair(std::string("auth.password"), std::string("s3cret"))));
+  EXPECT_THAT(cfg->warnings, ::testing::IsEmpty());
+}
+
+TEST(Config, SystemdCredentialErrors) {
+  TempDir dir;
+  write_file(dir.file("h.toml"), basic_auth_config("password_credential = \"pep-password\""));
+  {
+    ScopedEnv env("CREDENTIALS_DIRECTORY", "");
+    auto cfg = load(dir.file("h.toml"));
+    ASSERT_FALSE(cfg);
+    EXPECT_THAT(cfg.error().message, HasSubstr(":6: key 'endpoints.pep.auth.password_credential': "
+                                               "$CREDENTIALS_DIRECTORY is not set"));
+  }
+  TempDir creds;
+  ScopedEnv env("CREDENTIALS_DIRECTORY", creds.path());
+  auto missing = load(dir.file("h.toml"));
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, HasSubstr("cannot read '" + creds.file("pep-password") + "'"));
+
+  write_file(dir.file("h.toml"), basic_auth_config("password_credential = \"../etc/shadow\""));
+  auto path = load(dir.file("h.toml"));
+  ASSERT_FALSE(path);
+  EXPECT_THAT(path.error().message, HasSubstr("expected a credential name"));
+
+  write_file(dir.file("h.toml"), basic_auth_config("password_credential = \"a\", password_env = \"B\""));
+  auto both = load(dir.file("h.toml"));
+  ASSERT_FALSE(both);
+  EXPECT_THAT(both.error().message,
+              HasSubstr("give only one of password_file, password_credential and password_env"));
+}
+
+TEST(Config, WarnsWhenASecretFileIsReadableByOthers) {
+  TempDir dir;
+  write_file(dir.file("pep.pass"), "hunter2\n");
+  ::chmod(dir.file("pep.pass").c_str(), 0644);
+  write_file(dir.file("h.toml"), basic_auth_config("password_file = \"pep.pass\""));
+  auto cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  const std::string& w = cfg->warnings[0];
+  EXPECT_THAT(w, HasSubstr(dir.file("h.toml") + ":6: key 'endpoints.pep.auth.password_file'"));
+  EXPECT_THAT(w, HasSubstr("'" + dir.file("pep.pass") + "' is readable by group or others (mode 0644)"));
+  EXPECT_THAT(w, ::testing::Not(HasSubstr("hunter2")));
+
+  ::chmod(dir.file("pep.pass").c_str(), 0640);
+  cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg);
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_THAT(cfg->warnings[0], HasSubstr("(mode 0640)"));
+
+  ::chmod(dir.file("pep.pass").c_str(), 0600);
+  cfg = load(dir.file("h.toml"));
+  ASSERT_TRUE(cfg);
+  EXPECT_THAT(cfg->warnings, ::testing::IsEmpty());
 }
 
 }  // namespace

@@ -140,6 +140,8 @@ TEST_F(SdkTest, InstallLaysOutProgramsPluginsSdkAndData) {
       doc + "/examples/plugin/CMakeLists.txt",
       doc + "/examples/plugin/webhook.c",
       doc + "/examples/plugin/README.md",
+      "lib/systemd/system/herald.service",
+      "lib/sysusers.d/herald.conf",
   };
   for (const auto& e : fs::directory_iterator(std::string(HERALD_SOURCE_DIR) + "/mappings")) {
     if (e.path().extension() == ".xml")
@@ -155,9 +157,13 @@ TEST_F(SdkTest, InstallLaysOutProgramsPluginsSdkAndData) {
                 f.starts_with(std::string(HERALD_INSTALL_INCLUDEDIR) + "/herald/") ||
                 f.starts_with(libdir + "/herald/plugins/") || f.starts_with(libdir + "/cmake/Herald/") ||
                 f == libdir + "/pkgconfig/herald-plugin.pc" || f.starts_with(data + "/herald/mappings/") ||
-                f.starts_with(doc + "/") || f.starts_with("etc/herald/"))
+                f.starts_with(doc + "/") || f.starts_with("etc/herald/") ||
+                f == "lib/systemd/system/herald.service" || f == "lib/sysusers.d/herald.conf")
         << "unexpected installed file " << f;
   }
+  // The unit starts the heraldd of this prefix.
+  EXPECT_THAT(test::read_file(prefix_ + "/lib/systemd/system/herald.service"),
+              HasSubstr("\nExecStart=" + installed("heraldd") + " --config /etc/herald/herald.toml\n"));
 
   // pkg-config: version is the ABI's, paths follow the prefix it was installed to.
   auto pc = run_script(pkg_config_env() +
