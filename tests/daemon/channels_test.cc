@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "daemon/daemon.h"
@@ -39,11 +40,24 @@ class ChannelsTest : public ::testing::Test {
     s.sink_url = rest_url;
     s.extra_toml = extra;
     config_ = test::write_scenario(dir_, s);
-    std::string toml = test::read_file(config_);
     // The standard mappings folder, for PEPPolicyUpdate.xml.
-    replace(toml, "mapping_dir = \".\"", "mapping_dir = \"" + std::string(HERALD_SOURCE_DIR) + "/mappings\"");
-    replace(toml, "mapping = \"person_added.xml\"", "mapping = \"" + dir_.file("person_added.xml") + "\"");
+    edit_config("mapping_dir = \".\"", "mapping_dir = \"" + std::string(HERALD_SOURCE_DIR) + "/mappings\"");
+    edit_config("mapping = \"person_added.xml\"", "mapping = \"" + dir_.file("person_added.xml") + "\"");
+  }
+  // Replaces the first `from` in the configuration file.
+  void edit_config(const std::string& from, const std::string& to) {
+    std::string toml = test::read_file(config_);
+    replace(toml, from, to);
     test::write_file(config_, toml);
+  }
+  // The notification for the OAuth2 endpoint "api", if it exists yet.
+  static std::optional<state::NotificationRow> api_row(Daemon& d) {
+    auto rows = d.store().list(std::nullopt, 10);
+    if (!rows) return std::nullopt;
+    for (const auto& r : *rows) {
+      if (r.endpoint == "api") return r;
+    }
+    return std::nullopt;
   }
   std::unique_ptr<Daemon> start(boost::asio::io_context& io) {
     auto d = Daemon::create(io, config_);
@@ -172,9 +186,7 @@ TEST_F(ChannelsTest, OAuth2TokenIsFetchedOnceAndReusedAcrossManyDeliveries) {
   test::write_file(dir_.file("client.secret"), "cl&ent secret\n");
   configure(api.url(), oauth2_endpoint(api.url(), token.sink.url() + "/oauth/token"));
   // Only the OAuth2 notification: the standard one would go to the same server.
-  std::string toml = test::read_file(config_);
-  replace(toml, "on = \"REST Person Added\"\nendpoint = \"pacs\"", "on = \"nothing\"\nendpoint = \"pacs\"");
-  test::write_file(config_, toml);
+  edit_config("on = \"REST Person Added\"\nendpoint = \"pacs\"", "on = \"nothing\"\nendpoint = \"pacs\"");
   boost::asio::io_context io;
   auto d = start(io);
   ASSERT_TRUE(d);
@@ -225,20 +237,12 @@ TEST_F(ChannelsTest, OAuth2UnauthorizedRefreshesTheTokenOnceWithinTheSameAttempt
   ASSERT_TRUE(d);
   emit("identity", "CREATE", "REST Person Added", {{"PersonID", 1}}, {});
   ASSERT_TRUE(run_until(io, [&] {
-    auto rows = d->store().list(std::nullopt, 10);
-    if (!rows) return false;
-    for (const auto& r : *rows) {
-      if (r.endpoint == "api") return r.state == state::State::Delivered;
-    }
-    return false;
+    auto r = api_row(*d);
+    return r && r->state == state::State::Delivered;
   }));
   EXPECT_EQ(token.sink.request_count(), 2u);
   EXPECT_EQ(api.request_count(), 2u);
-  auto rows = d->store().list(std::nullopt, 10).value();
-  for (const auto& r : rows) {
-    if (r.endpoint != "api") continue;
-    EXPECT_EQ(r.attempts, 1);  // the refresh did not cost an attempt
-  }
+  EXPECT_EQ(api_row(*d)->attempts, 1);  // the refresh did not cost an attempt
 }
 
 TEST_F(ChannelsTest, OAuth2TokenEndpointFailureIsRetriedWithErrorClassAuth) {
@@ -252,11 +256,8 @@ TEST_F(ChannelsTest, OAuth2TokenEndpointFailureIsRetriedWithErrorClassAuth) {
   emit("identity", "CREATE", "REST Person Added", {{"PersonID", 1}}, {});
   int64_t id = 0;
   ASSERT_TRUE(run_until(io, [&] {
-    auto rows = d->store().list(std::nullopt, 10);
-    if (!rows) return false;
-    for (const auto& r : *rows) {
-      if (r.endpoint == "api" && r.state == state::State::Delivered) id = r.id;
-    }
+    auto r = api_row(*d);
+    if (r && r->state == state::State::Delivered) id = r->id;
     return id != 0;
   }));
   auto attempts = d->store().attempts(id).value();
@@ -298,9 +299,7 @@ TEST_F(ChannelsTest, EndpointMaxInFlightCapsConcurrentAttemptsWhileOthersFlow) {
             "\n[endpoints.free]\nchannel = \"json\"\nurl = \"" + free.url() +
                 "\"\nordered = false\n"
                 "\n[[notification]]\nname = \"Free\"\non = \"REST Person Added\"\nendpoint = \"free\"\n");
-  std::string toml = test::read_file(config_);
-  replace(toml, "timeout = \"5s\"\n", "timeout = \"5s\"\nmax_in_flight = 2\nordered = false\n");
-  test::write_file(config_, toml);
+  edit_config("timeout = \"5s\"\n", "timeout = \"5s\"\nmax_in_flight = 2\nordered = false\n");
   boost::asio::io_context io;
   auto d = start(io);
   ASSERT_TRUE(d);
