@@ -251,4 +251,36 @@ INSERT INTO role_members (RoleID, PersonID) VALUES
   (2, 4),
   (2, 5);
 
+-- Sign-in accounts: when each password expires and when it was last used,
+-- as ISO 8601 UTC text. Written relative to the day the demo is created, so
+-- that the demo's schedules always find someone: Hana's password expires in
+-- three days, Owen has not signed in for 120 days (his manager hears of it),
+-- Zoë's password expires in two days (not this notice), and Rafael's account
+-- is disabled (no notice at all).
+CREATE TABLE accounts (
+  PersonID          INTEGER PRIMARY KEY REFERENCES people (PersonID),
+  PasswordExpiresAt TEXT NULL,
+  LastLogonAt       TEXT NULL
+);
+
+CREATE VIEW vAccounts AS
+SELECT a.PersonID,
+       p.LogonName,
+       p.FirstName || ' ' || p.Surname AS FullName,
+       p.Email,
+       p.Enabled,
+       p.Deleted,
+       a.PasswordExpiresAt,
+       date(a.PasswordExpiresAt) AS PasswordExpiresOn,
+       a.LastLogonAt,
+       date(a.LastLogonAt) AS LastLogonOn
+  FROM accounts a
+  JOIN people p ON p.PersonID = a.PersonID;
+
+INSERT INTO accounts (PersonID, PasswordExpiresAt, LastLogonAt) VALUES
+  (1, strftime('%Y-%m-%dT12:00:00Z', 'now', '+3 days'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 days')),
+  (2, strftime('%Y-%m-%dT12:00:00Z', 'now', '+40 days'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-120 days')),
+  (3, strftime('%Y-%m-%dT12:00:00Z', 'now', '+2 days'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 days')),
+  (4, strftime('%Y-%m-%dT12:00:00Z', 'now', '+3 days'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-200 days'));
+
 COMMIT;

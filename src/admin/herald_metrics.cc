@@ -43,6 +43,8 @@ HeraldMetrics::HeraldMetrics() {
           "none.");
   r.gauge("herald_in_flight", "Attempts on the network now.");
   r.counter("herald_reloads_total", "Configuration reloads applied since start.");
+  r.counter("herald_schedule_runs_total", "Schedule runs, by schedule and outcome (ok, error).");
+  r.counter("herald_schedule_events_total", "Events emitted by schedules, by schedule.");
 
   r.set("herald_build_info", {{"version", HERALD_VERSION}}, 1);
   // Label-less series exist from the start, so rates work from the first scrape.
@@ -55,6 +57,11 @@ void HeraldMetrics::ingested(uint64_t accepted, uint64_t rejected, uint64_t noti
   registry_.add("herald_events_ingested_total", {}, static_cast<double>(accepted));
   registry_.add("herald_events_rejected_total", {}, static_cast<double>(rejected));
   registry_.add("herald_notifications_created_total", {}, static_cast<double>(notifications));
+}
+
+void HeraldMetrics::schedule_run(const std::string& schedule, bool ok, uint64_t events) {
+  registry_.add("herald_schedule_runs_total", {{"schedule", schedule}, {"outcome", ok ? "ok" : "error"}});
+  registry_.add("herald_schedule_events_total", {{"schedule", schedule}}, static_cast<double>(events));
 }
 
 void HeraldMetrics::attempt(const state::NotificationRow& row, const state::AttemptRow& a,

@@ -19,6 +19,8 @@ class HeraldMetrics {
 
   // One ingest transaction: outbox rows taken and rejected, notifications created.
   void ingested(uint64_t accepted, uint64_t rejected, uint64_t notifications);
+  // One run of a schedule and the events it emitted.
+  void schedule_run(const std::string& schedule, bool ok, uint64_t events);
   // An attempt whose result the state database has taken (counted once).
   void attempt(const state::NotificationRow& row, const state::AttemptRow& attempt,
                const std::string& protocol);

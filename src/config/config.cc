@@ -20,6 +20,10 @@
 #include "common/text.h"
 #include "config/duration.h"
 #include "db/sqlite.h"
+#include "mapping/data_source.h"
+#include "schedule/cron.h"
+#include "schedule/relative_date.h"
+#include "schedule/time_zone.h"
 
 namespace fs = std::filesystem;
 
@@ -572,6 +576,129 @@ Status load_notification(const std::string& file, const toml::table& t, size_t i
   return {};
 }
 
+// One condition of a schedule's query: { field, op, value | values | date, format, conjunction }.
+Status load_schedule_where(const std::string& file, const toml::table& t, const std::string& prefix,
+                           ScheduleWhereConfig& w) {
+  TableReader r(file, t, prefix);
+  w.line = r.table_line();
+  HERALD_TRY(r.string("field", w.field, true));
+  if (!db::is_identifier(w.field))
+    return r.error("field", "'" + w.field + "' is not a valid column name (letters, digits, _)");
+  HERALD_TRY(r.string("op", w.op));
+  auto op = mapping::parse_where_op(w.op);
+  if (!op)
+    return r.error("op",
+                   "unknown operation '" + w.op + "' (=, !=, lt, le, gt, ge, like, isnull, notnull, in)");
+  if (const toml::node* v = r.get("value")) {
+    // SQLite keeps booleans as 1 and 0.
+    auto text = v->is_boolean() ? std::optional<std::string>(*v->value<bool>() ? "1" : "0")
+                : v->is_array() ? std::nullopt
+                                : scalar_text(*v);
+    if (!text) return r.error("value", "expected a string, number or boolean (a list goes in 'values')");
+    w.values.push_back(*text);
+  }
+  HERALD_TRY(r.string_list("values", w.values));
+  HERALD_TRY(r.string("date", w.date));
+  HERALD_TRY(r.string("format", w.format));
+  std::string conjunction = "and";
+  HERALD_TRY(r.string("conjunction", conjunction));
+  conjunction = ascii_lower(conjunction);
+  if (conjunction != "and" && conjunction != "or")
+    return r.error("conjunction", "expected \"and\" or \"or\"");
+  w.or_with_previous = conjunction == "or";
+  HERALD_TRY(r.no_unknown_keys());
+  const bool no_value = *op == mapping::WhereOp::IsNull || *op == mapping::WhereOp::NotNull;
+  if (!w.date.empty()) {
+    if (!w.values.empty()) return r.error("date", "give either 'date' or 'value'/'values'");
+    if (auto d = schedule::parse_relative_date(w.date); !d) return r.error("date", d.error().message);
+    if (auto f = schedule::parse_date_format(w.format); !f) return r.error("format", f.error().message);
+    if (*op == mapping::WhereOp::In || *op == mapping::WhereOp::Like || no_value)
+      return r.error("date", "a date compares with =, !=, lt, le, gt or ge");
+  } else if (no_value) {
+    if (!w.values.empty()) return r.error("value", "'" + w.op + "' takes no value");
+  } else if (w.values.empty()) {
+    return r.error("value", "is required for '" + w.op + "' (or 'values', or 'date')");
+  } else if (w.values.size() > 1 && *op != mapping::WhereOp::In) {
+    return r.error("values", "several values need op = \"in\"");
+  }
+  return {};
+}
+
+// keys = { PersonID = "PersonID" }: event key (or value) name -> column.
+Status load_column_map(TableReader& r, std::string_view key,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+  const toml::node* n = r.get(key);
+  if (!n) return {};
+  const toml::table* t = n->as_table();
+  if (!t) return r.error(key, "expected a table such as { PersonID = \"PersonID\" } (name = column)");
+  for (auto&& [k, v] : *t) {
+    auto column = v.value<std::string>();
+    if (!v.is_string() || !column || !db::is_identifier(*column)) {
+      return r.error(key, "'" + std::string(k.str()) + "' must name a column (letters, digits, _)");
+    }
+    out.emplace_back(std::string(k.str()), *column);
+  }
+  return {};
+}
+
+Status load_schedule(const std::string& file, const toml::table& t, size_t index, Config& cfg) {
+  ScheduleConfig s;
+  s.line = static_cast<int>(t.source().begin.line);
+  std::string prefix = "schedule[" + std::to_string(index) + "]";
+  TableReader r(file, t, prefix);
+  HERALD_TRY(r.string("name", s.name, true));
+  HERALD_TRY(r.string("cron", s.cron));
+  HERALD_TRY(r.duration("every", s.every));
+  HERALD_TRY(r.duration("once_per", s.once_per));
+  HERALD_TRY(r.boolean("run_at_start", s.run_at_start));
+  HERALD_TRY(r.string("time_zone", s.time_zone));
+  HERALD_TRY(r.string("view", s.view, true));
+  if (!db::is_identifier(s.view))
+    return r.error("view", "'" + s.view + "' is not a valid table or view name (letters, digits, _)");
+  if (const toml::node* w = r.get("where")) {
+    const toml::array* arr = w->as_array();
+    if (!arr)
+      return r.error("where", "expected an array of tables such as [{ field = \"Enabled\", value = 1 }]");
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      const toml::table* wt = item.as_table();
+      std::string wprefix = prefix + ".where[" + std::to_string(i++) + "]";
+      if (!wt) return Error{located(file, item.source()) + "key '" + wprefix + "': expected a table"};
+      ScheduleWhereConfig clause;
+      HERALD_TRY(load_schedule_where(file, *wt, wprefix, clause));
+      s.where.push_back(std::move(clause));
+    }
+  }
+  HERALD_TRY(r.string("entity", s.entity, true));
+  HERALD_TRY(r.string("action", s.action));
+  s.action = ascii_upper(s.action);
+  HERALD_TRY(r.string("event", s.event));
+  HERALD_TRY(load_column_map(r, "keys", s.keys));
+  HERALD_TRY(load_column_map(r, "values", s.values));
+  HERALD_TRY(r.integer("max_rows", s.max_rows, 1, 10'000'000));
+  HERALD_TRY(r.boolean("enabled", s.enabled));
+  HERALD_TRY(r.no_unknown_keys());
+  if (s.cron.empty() && s.every.count() == 0)
+    return r.error("cron", "a schedule needs 'cron' (e.g. \"0 0 8 * * *\") or 'every' (e.g. \"1h\")");
+  if (!s.cron.empty()) {
+    if (auto c = schedule::CronExpression::parse(s.cron); !c) return r.error("cron", c.error().message);
+  }
+  if (t.contains("every") && s.every < std::chrono::seconds(1))
+    return r.error("every", "must be at least 1s");
+  if (t.contains("once_per") && s.once_per < std::chrono::seconds(1))
+    return r.error("once_per", "must be at least 1s");
+  if (s.time_zone.empty()) s.time_zone = cfg.time_zone;
+  if (auto z = schedule::TimeZone::locate(s.time_zone); !z)
+    return r.error(t.contains("time_zone") ? "time_zone" : "name", z.error().message);
+  if (s.keys.empty())
+    return r.error("keys", "is required: the columns that identify a row, e.g. { PersonID = \"PersonID\" }");
+  for (const auto& other : cfg.schedules) {
+    if (other.name == s.name) return r.error("name", "duplicate schedule name '" + s.name + "'");
+  }
+  cfg.schedules.push_back(std::move(s));
+  return {};
+}
+
 // [admin] listen: "HOST:PORT" or "[V6]:PORT", HOST an IP address or localhost.
 // Not loopback is refused unless allow_remote, since metrics and health
 // carry no authentication.
@@ -632,6 +759,7 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
   const toml::node* notifications = top.get("notification");
   const toml::node* recipients = top.get("recipients");
   const toml::node* admin = top.get("admin");
+  const toml::node* schedules = top.get("schedule");
   HERALD_TRY(top.no_unknown_keys());
 
   cfg.mapping_dir = cfg.dir;
@@ -661,6 +789,9 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
         return r.error("state_db_max_size", "expected a size such as \"512MB\" or \"2GB\" (at least 64KB)");
       cfg.state_db_max_bytes = *bytes;
     }
+    HERALD_TRY(r.string("time_zone", cfg.time_zone));
+    if (auto z = schedule::TimeZone::locate(cfg.time_zone); !z)
+      return r.error("time_zone", z.error().message);
     HERALD_TRY(r.no_unknown_keys());
     cfg.state_db = resolve(cfg.dir, cfg.state_db);
     cfg.plugin_dir = resolve(cfg.dir, cfg.plugin_dir);
@@ -743,6 +874,13 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
       return top.error("notification", "expected [[notification]] tables");
     size_t i = 0;
     for (const auto& item : *arr) HERALD_TRY(load_notification(file, *item.as_table(), i++, cfg));
+  }
+
+  if (schedules) {
+    const toml::array* arr = schedules->as_array();
+    if (!arr || !arr->is_array_of_tables()) return top.error("schedule", "expected [[schedule]] tables");
+    size_t i = 0;
+    for (const auto& item : *arr) HERALD_TRY(load_schedule(file, *item.as_table(), i++, cfg));
   }
   return {};
 }

@@ -105,6 +105,39 @@ struct AdminConfig {
   bool enabled() const { return !listen.empty(); }
 };
 
+// One <Where>-like condition of a schedule's query (docs/schedules.md).
+struct ScheduleWhereConfig {
+  std::string field;
+  std::string op = "=";             // as in mapping files: =, !=, lt, le, gt, ge, like, isnull, notnull, in
+  std::vector<std::string> values;  // literal values, bound as text
+  std::string date;                 // a date relative to the run ("today + 3d"); replaces values
+  std::string format = "iso8601";   // how `date` is written in the column
+  bool or_with_previous = false;    // conjunction = "or"
+  int line = 0;
+};
+
+// [[schedule]]: a query run on a timetable; each row it returns becomes one
+// event in the normal pipeline, at most once per period.
+struct ScheduleConfig {
+  std::string name;
+  std::string cron;                       // 5 or 6 fields; empty: only `every`
+  std::chrono::milliseconds every{0};     // 0: only `cron`
+  std::chrono::milliseconds once_per{0};  // 0: once per slot of the timetable
+  bool run_at_start = false;
+  std::string time_zone;  // IANA name; [daemon] time_zone when empty
+  std::string view;
+  std::vector<ScheduleWhereConfig> where;
+  std::string entity;
+  std::string action = "SCHEDULED";
+  std::string event;  // the lifecycle event name given to each row's event
+  // Event keys and new values, each read from a column of the view.
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::vector<std::pair<std::string, std::string>> values;
+  int64_t max_rows = 100'000;  // per run; more rows wait for the next run (logged)
+  bool enabled = true;
+  int line = 0;
+};
+
 struct Config {
   std::string path;  // the file loaded
   std::string dir;   // its folder: relative paths resolve against it
@@ -123,6 +156,8 @@ struct Config {
   // Caps the state database's file (0: no cap). When it is full Herald stops
   // taking new events (they wait in the outbox) and keeps delivering.
   int64_t state_db_max_bytes = 0;
+  // Time zone of schedules that name none (IANA name).
+  std::string time_zone = "UTC";
 
   // [outbox]
   std::string outbox_db;
@@ -136,6 +171,7 @@ struct Config {
 
   std::map<std::string, EndpointConfig> endpoints;
   std::vector<NotificationConfig> notifications;
+  std::vector<ScheduleConfig> schedules;
   RecipientQueriesConfig recipient_queries;
   AdminConfig admin;
 

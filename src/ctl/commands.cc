@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "daemon/targets.h"
 #include "db/sqlite.h"
 #include "delivery/message.h"
+#include "schedule/timetable.h"
 #include "state/state_store.h"
 #include "tools/http_sink.h"
 
@@ -317,6 +319,58 @@ class Command {
     return 0;
   }
 
+  // Each schedule: its timetable, its latest run and its next slot.
+  int schedules() {
+    Args a(inv_.args, {}, {"--json"});
+    if (!a.bad.empty()) return fail(a.bad, 2);
+    auto cfg = config();
+    if (!cfg) return 1;
+    auto st = store();
+    if (!st) return 1;
+    auto runs = st->schedule_runs();
+    if (!runs) return fail(runs.error().message);
+    json rows = json::array();
+    for (const auto& sc : cfg->schedules) {
+      auto timetable = schedule::Timetable::make(sc);
+      if (!timetable) return fail(sc.name + ": " + timetable.error().message);
+      std::string when = sc.cron;
+      if (sc.every.count() > 0)
+        when += (when.empty() ? "every " : " + every ") + config::format_duration(sc.every);
+      json row = {{"name", sc.name}, {"when", when}, {"time_zone", sc.time_zone}, {"enabled", sc.enabled}};
+      auto run =
+          std::find_if(runs->begin(), runs->end(), [&](const auto& r) { return r.schedule == sc.name; });
+      if (run != runs->end()) {
+        row["last_slot"] = timetable->zone().format(run->last_slot);
+        row["last_run_at"] = iso_time(run->last_run_at);
+        row["emitted"] = run->emitted;
+      }
+      auto next = sc.enabled ? timetable->next_after(daemon::now_ms() / 1000) : std::nullopt;
+      row["next"] = next ? json(timetable->zone().format(*next)) : json(nullptr);
+      rows.push_back(row);
+    }
+    if (a.has("--json")) {
+      out_ << rows.dump() << "\n";
+      return 0;
+    }
+    if (rows.empty()) {
+      out_ << "no schedules in " << cfg->path << "\n";
+      return 0;
+    }
+    out_ << std::left << std::setw(20) << "NAME" << std::setw(22) << "WHEN" << std::setw(27) << "LAST SLOT"
+         << std::setw(9) << "EMITTED"
+         << "NEXT\n";
+    for (const auto& r : rows) {
+      auto text = [&](const char* k) {
+        return r.contains(k) && r[k].is_string() ? r[k].get<std::string>() : "-";
+      };
+      out_ << std::left << std::setw(20) << r["name"].get<std::string>() << std::setw(22)
+           << r["when"].get<std::string>() << std::setw(27) << text("last_slot") << std::setw(9)
+           << (r.contains("emitted") ? std::to_string(r["emitted"].get<int64_t>()) : "-")
+           << (r["enabled"].get<bool>() ? text("next") : "disabled") << "\n";
+    }
+    return 0;
+  }
+
   int list() {
     Args a(inv_.args, {"--state", "--limit"}, {"--json"});
     if (!a.bad.empty()) return fail(a.bad, 2);
@@ -535,6 +589,7 @@ void usage(std::ostream& out) {
          "  render --notification NAME --event-id N   print the request that event would produce\n"
          "  status [--json]                           notifications by state\n"
          "  list [--state S] [--limit N] [--json]     recent notifications\n"
+         "  schedules [--json]                        each schedule's latest run and next slot\n"
          "  show ID [--json]                          one notification with every attempt\n"
          "  retry ID                                  send a waiting, failed or cancelled notification now\n"
          "  retry --failed [--since TIME] [--endpoint E]\n"
@@ -556,6 +611,7 @@ int run(const Invocation& inv, std::ostream& out, std::ostream& err) {
   if (cmd == "render") return c.render();
   if (cmd == "status") return c.status();
   if (cmd == "list") return c.list();
+  if (cmd == "schedules") return c.schedules();
   if (cmd == "show") return c.show();
   if (cmd == "retry") return c.retry_or_cancel(true);
   if (cmd == "cancel") return c.retry_or_cancel(false);

@@ -49,6 +49,7 @@ Daemon::~Daemon() {
   stop_timer_.cancel();
   reload_timer_.cancel();
   record_timer_.cancel();
+  for (auto& [name, timer] : schedule_timers_) timer->cancel();
   config_watcher_.stop();
 }
 
@@ -86,6 +87,8 @@ Status Daemon::reload() {
   retry_ingest_timer_.cancel();
   ingest_backing_off_ = false;
   ingest_backoff_ = std::chrono::seconds(1);
+  // Timers follow the new timetables; what ran at start does not run again.
+  start_schedules(false);
   schedule_ingest();
   schedule_dispatch();
   return {};
@@ -128,6 +131,7 @@ Status Daemon::start() {
                  recovered.value());
   }
   if (!options_.drain) watcher_.start();
+  start_schedules(true);
   schedule_ingest();
   schedule_dispatch();
   spdlog::info("herald {} started: {} endpoint(s), {} notification(s), outbox {} after id {}", HERALD_VERSION,
@@ -143,6 +147,7 @@ void Daemon::stop(std::function<void()> done) {
   watcher_.stop();
   dispatch_timer_.cancel();
   retry_ingest_timer_.cancel();
+  for (auto& [name, timer] : schedule_timers_) timer->cancel();
   if (in_flight_ > 0) {
     spdlog::info("stopping: waiting up to {} ms for {} attempt(s) in flight",
                  runtime_->config().shutdown_grace.count(), in_flight_);

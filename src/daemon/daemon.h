@@ -117,6 +117,14 @@ class Daemon {
   void check_drained();
   void maybe_finish_stop();
 
+  // Schedules (daemon_schedules.cc). At start, runs what run_at_start asks
+  // for and a slot missed while Herald was down; then arms every timer.
+  void start_schedules(bool at_start);
+  void arm_schedule(const std::string& name);
+  void wait_for_slot(const std::string& name, int64_t slot);
+  // One run; false when it failed and was set to be tried again.
+  bool run_schedule(const std::string& name, int64_t now, int64_t slot, const char* why);
+
   // The admin listener (daemon_admin.cc).
   Status start_admin();
   Result<std::string> scrape_metrics();
@@ -134,6 +142,7 @@ class Daemon {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer record_timer_;
+  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};

@@ -49,7 +49,23 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
     if (!m) return m.error();
     rt->mappings_.emplace(n.name, std::move(m.value()));
   }
+  for (const auto& sc : c.schedules) {
+    if (!sc.enabled) continue;
+    std::string where = c.path + ":" + std::to_string(sc.line) + ": schedule '" + sc.name + "': ";
+    auto timetable = schedule::Timetable::make(sc);
+    if (!timetable) return Error{where + timetable.error().message};
+    auto query = schedule::ScheduleQuery::prepare(sc, timetable->zone(), rt->outbox_->database());
+    if (!query) return Error{where + query.error().message, query.error().transient};
+    rt->schedules_.push_back({&sc, std::move(timetable).value(), std::move(query).value()});
+  }
   return rt;
+}
+
+Schedule* Runtime::schedule(const std::string& name) {
+  for (auto& s : schedules_) {
+    if (s.config->name == name) return &s;
+  }
+  return nullptr;
 }
 
 mapping::Mapping* Runtime::mapping_for(const std::string& notification) const {

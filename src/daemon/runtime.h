@@ -14,8 +14,17 @@
 #include "plugin/plugin_host.h"
 #include "rules/matcher.h"
 #include "rules/recipients.h"
+#include "schedule/schedule_query.h"
+#include "schedule/timetable.h"
 
 namespace herald::daemon {
+
+// A [[schedule]] ready to run: its timetable and its prepared query.
+struct Schedule {
+  const config::ScheduleConfig* config = nullptr;  // in the Runtime's configuration
+  schedule::Timetable timetable;
+  schedule::ScheduleQuery query;
+};
 
 class Runtime {
  public:
@@ -30,6 +39,9 @@ class Runtime {
   mapping::Mapping* mapping_for(const std::string& notification) const;
   plugin::Channel* channel(const std::string& endpoint) const;
   const config::EndpointConfig* endpoint(const std::string& name) const;
+  // Enabled schedules, in configuration order.
+  std::vector<Schedule>& schedules() { return schedules_; }
+  Schedule* schedule(const std::string& name);
 
  private:
   Runtime() = default;
@@ -43,6 +55,7 @@ class Runtime {
   std::unique_ptr<plugin::PluginHost> plugins_;
   std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
   std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;
+  std::vector<Schedule> schedules_;  // hold statements on the producer database too
 };
 
 }  // namespace herald::daemon

@@ -101,18 +101,20 @@ std::optional<WhereOp> parse_where_op(std::string_view name) {
   return std::nullopt;
 }
 
+std::string where_sql(const std::vector<WhereClause>& where, int& next_param) {
+  std::string sql = "(";
+  for (std::size_t i = 0; i < where.size(); ++i) {
+    if (i) sql += where[i].or_with_previous ? " OR " : " AND ";
+    sql += condition_sql(where[i], next_param);
+  }
+  return sql + ")";
+}
+
 std::string build_select_sql(const DataSourceSpec& spec) {
   int next_param = 2;
   std::string sql = "SELECT * FROM " + db::quote_identifier(spec.view) + " WHERE " +
                     db::quote_identifier(spec.field_name) + " = ?1";
-  if (!spec.where.empty()) {
-    sql += " AND (";
-    for (std::size_t i = 0; i < spec.where.size(); ++i) {
-      if (i) sql += spec.where[i].or_with_previous ? " OR " : " AND ";
-      sql += condition_sql(spec.where[i], next_param);
-    }
-    sql += ")";
-  }
+  if (!spec.where.empty()) sql += " AND " + where_sql(spec.where, next_param);
   sql += " LIMIT 1";
   return sql;
 }

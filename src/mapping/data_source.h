@@ -36,6 +36,11 @@ struct DataSourceSpec {
   std::vector<WhereClause> where;
 };
 
+// "(w1 AND|OR w2 ...)" with numbered parameters from next_param on, which
+// is advanced past them; each value of each clause takes one parameter, in
+// order. Identifiers must have been checked.
+std::string where_sql(const std::vector<WhereClause>& where, int& next_param);
+
 // SELECT * FROM "view" WHERE "field_name" = ?1 [AND (w1 AND|OR w2 ...)] LIMIT 1
 // The where-clauses are grouped in one pair of parentheses so that an "or"
 // can never widen the lookup; inside the group SQL's usual precedence holds

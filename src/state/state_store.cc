@@ -10,7 +10,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -73,6 +73,25 @@ ALTER TABLE notifications ADD COLUMN entity_key TEXT;
 ALTER TABLE notifications ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id)
   WHERE state IN ('pending', 'in_flight', 'waiting');
+)sql",
+    // 4: schedules. The latest slot each one ran (to find missed runs), and
+    // what each emitted per period, so that a notice goes out once.
+    R"sql(
+CREATE TABLE schedule_runs (
+  schedule    TEXT PRIMARY KEY,
+  last_slot   INTEGER NOT NULL,  -- unix seconds
+  last_run_at INTEGER NOT NULL,  -- unix ms
+  emitted     INTEGER NOT NULL   -- events emitted by that run
+);
+CREATE TABLE schedule_emissions (
+  schedule   TEXT NOT NULL,
+  row_key    TEXT NOT NULL,
+  period     TEXT NOT NULL,
+  period_end INTEGER NOT NULL,  -- unix ms; pruned once over
+  event_id   INTEGER NOT NULL,
+  emitted_at INTEGER NOT NULL,
+  PRIMARY KEY (schedule, row_key, period)
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -594,8 +613,110 @@ Result<int64_t> StateStore::prune_delivered_before(int64_t before_ms) {
       !s) {
     return s.error();
   }
+  // A period that is over can never be emitted again.
+  if (auto s = db_.exec("DELETE FROM schedule_emissions WHERE period_end < " + std::to_string(before_ms)); !s)
+    return s.error();
   if (auto s = tx->commit(); !s) return s.error();
   return removed;
+}
+
+namespace {
+// Scheduled events take ids below zero, counted down here, so that they never
+// meet the producer's outbox ids.
+constexpr const char* kScheduleIds = "herald:schedules";
+}  // namespace
+
+Result<std::vector<bool>> StateStore::emitted(const std::string& schedule, const std::string& period,
+                                              const std::vector<std::string>& row_keys) {
+  auto st =
+      db_.prepare("SELECT 1 FROM schedule_emissions WHERE schedule = ?1 AND row_key = ?2 AND period = ?3");
+  if (!st) return st.error();
+  std::vector<bool> out;
+  out.reserve(row_keys.size());
+  for (const auto& key : row_keys) {
+    st->reset();
+    st->bind(1, schedule).bind(2, key).bind(3, period);
+    auto row = st->step();
+    if (!row) return row.error();
+    out.push_back(*row);
+  }
+  st->reset();
+  return out;
+}
+
+Result<StateStore::EmitCount> StateStore::emit_scheduled(const std::string& schedule,
+                                                         const std::string& period, int64_t period_end_ms,
+                                                         std::vector<ScheduledItem> items, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto last = cursor(kScheduleIds);
+  if (!last) return last.error();
+  int64_t next_id = std::min<int64_t>(last.value(), 0) - 1;
+  auto mark = db_.prepare(
+      "INSERT OR IGNORE INTO schedule_emissions (schedule, row_key, period, period_end, event_id, "
+      "emitted_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!mark) return mark.error();
+  std::vector<IngestItem> fresh;
+  for (auto& s : items) {
+    // Nothing listens: nothing to keep, and a notification added later in
+    // the period may still take it.
+    if (s.item.targets.empty()) continue;
+    mark->bind(1, schedule).bind(2, s.row_key).bind(3, period).bind(4, period_end_ms).bind(5, next_id);
+    mark->bind(6, now_ms);
+    if (auto r = mark->run(); !r) return r.error();
+    if (db_.changes() == 0) continue;  // an earlier run of this period emitted it
+    s.item.event.id = next_id--;
+    fresh.push_back(std::move(s.item));
+  }
+  EmitCount count;
+  count.events = static_cast<int64_t>(fresh.size());
+  if (!fresh.empty()) {
+    auto created = insert_items(fresh, now_ms);
+    if (!created) return created.error();
+    count.notifications = created.value();
+    auto cur = db_.prepare(
+        "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
+        "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
+    if (!cur) return cur.error();
+    if (auto r = cur->bind(1, kScheduleIds).bind(2, next_id + 1).run(); !r) return r.error();
+  }
+  if (auto r = tx->commit(); !r) return r.error();
+  return count;
+}
+
+Result<std::optional<int64_t>> StateStore::schedule_last_slot(const std::string& schedule) {
+  auto st = db_.prepare("SELECT last_slot FROM schedule_runs WHERE schedule = ?1");
+  if (!st) return st.error();
+  st->bind(1, schedule);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<int64_t>();
+  return std::optional<int64_t>(st->column_int(0));
+}
+
+Status StateStore::record_schedule_run(const std::string& schedule, int64_t slot_s, int64_t now_ms,
+                                       int64_t emitted) {
+  auto st = db_.prepare(
+      "INSERT INTO schedule_runs (schedule, last_slot, last_run_at, emitted) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT(schedule) DO UPDATE SET last_slot = MAX(last_slot, excluded.last_slot), "
+      "last_run_at = excluded.last_run_at, emitted = excluded.emitted");
+  if (!st) return st.error();
+  return st->bind(1, schedule).bind(2, slot_s).bind(3, now_ms).bind(4, emitted).run();
+}
+
+Result<std::vector<ScheduleRun>> StateStore::schedule_runs() {
+  auto st =
+      db_.prepare("SELECT schedule, last_slot, last_run_at, emitted FROM schedule_runs ORDER BY schedule");
+  if (!st) return st.error();
+  std::vector<ScheduleRun> out;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back({st->column_text(0), st->column_int(1), st->column_int(2), st->column_int(3)});
+  }
+  return out;
 }
 
 Result<std::vector<EndpointStatus>> StateStore::endpoint_status(int64_t now_ms) {

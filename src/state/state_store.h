@@ -78,6 +78,20 @@ struct IngestItem {
   std::vector<Target> targets;
 };
 
+// One row a schedule's query returned, on its way to becoming an event.
+struct ScheduledItem {
+  std::string row_key;  // identifies the row within its schedule (its event keys)
+  IngestItem item;      // event.id is given by the store
+};
+
+// The latest run of a schedule.
+struct ScheduleRun {
+  std::string schedule;
+  int64_t last_slot = 0;    // unix seconds
+  int64_t last_run_at = 0;  // unix ms
+  int64_t emitted = 0;
+};
+
 struct EndpointStatus {
   std::string endpoint;
   std::map<std::string, int64_t> counts;  // by state
@@ -138,6 +152,25 @@ class StateStore {
   // time, their attempts, and events left without notifications.
   Result<int64_t> prune_delivered_before(int64_t before_ms);
   Result<std::vector<EndpointStatus>> endpoint_status(int64_t now_ms);
+
+  // Schedules (docs/schedules.md). Which of `row_keys` were emitted already
+  // in (schedule, period), in order.
+  Result<std::vector<bool>> emitted(const std::string& schedule, const std::string& period,
+                                    const std::vector<std::string>& row_keys);
+  // One transaction: each item not yet emitted in (schedule, period) becomes
+  // an event (with an id below zero) and its notifications; the emission is
+  // remembered until period_end_ms has passed (see prune_delivered_before).
+  struct EmitCount {
+    int64_t events = 0;
+    int64_t notifications = 0;
+  };
+  Result<EmitCount> emit_scheduled(const std::string& schedule, const std::string& period,
+                                   int64_t period_end_ms, std::vector<ScheduledItem> items, int64_t now_ms);
+  // The latest slot the schedule ran for; nullopt when it never ran.
+  Result<std::optional<int64_t>> schedule_last_slot(const std::string& schedule);
+  // Remembers a finished run (the slot never moves backwards).
+  Status record_schedule_run(const std::string& schedule, int64_t slot_s, int64_t now_ms, int64_t emitted);
+  Result<std::vector<ScheduleRun>> schedule_runs();
 
   Result<std::vector<StateCount>> counts();
   Result<std::vector<NotificationRow>> list(std::optional<State> state, int limit);

@@ -173,6 +173,10 @@ class RenderGoldenTest : public ::testing::Test {
          pos = config.find("127.0.0.1:18080")) {
       config.replace(pos, 15, "127.0.0.1:9");
     }
+    for (auto pos = config.find("\"../../config/templates/"); pos != std::string::npos;
+         pos = config.find("\"../../config/templates/")) {
+      config.replace(pos, 24, "\"" + kSource + "/config/templates/");
+    }
     config_ = dir_.file("herald.toml");
     test::write_file(config_, config);
     test::write_file(dir_.file("pep.password"), test::read_file(kSource + "/config/demo/pep.password"));
@@ -183,7 +187,9 @@ class RenderGoldenTest : public ::testing::Test {
                                " render --notification " + shell_quote(notification) + " --event-id " +
                                std::to_string(event_id));
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    json out = json::parse(r.output, nullptr, false);
+    // Configuration warnings (the demo's local mail relay without TLS) come first, on stderr.
+    size_t start = r.output.rfind('{', 0) == 0 ? 0 : r.output.find("\n{");
+    json out = json::parse(start == std::string::npos ? r.output : r.output.substr(start), nullptr, false);
     EXPECT_FALSE(out.is_discarded()) << "not JSON: " << r.output;
     return out;
   }

@@ -30,11 +30,11 @@ class StateStoreTest : public ::testing::Test {
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), 4);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 3);
+  EXPECT_EQ(again->schema_version(), 4);
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
@@ -49,11 +49,12 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
         "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN entity_key; "
         "ALTER TABLE notifications DROP COLUMN ordered; "
+        "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; "
         "PRAGMA user_version = 1;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 3);
+  EXPECT_EQ(again->schema_version(), 4);
   auto rows = again->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
