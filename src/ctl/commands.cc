@@ -100,6 +100,15 @@ std::optional<int64_t> parse_id(const std::string& s) {
   return std::stoll(s);
 }
 
+// An event id: an outbox id, or one below zero for an event a schedule emitted.
+std::optional<int64_t> parse_event_id(const std::string& s) {
+  if (s.size() > 1 && s[0] == '-') {
+    auto v = parse_id(s.substr(1));
+    return v && *v > 0 ? std::optional<int64_t>(-*v) : std::nullopt;
+  }
+  return parse_id(s);
+}
+
 json notification_json(const state::NotificationRow& r) {
   json j = {{"id", r.id},
             {"event_id", r.event_id},
@@ -223,7 +232,7 @@ class Command {
     Args a(inv_.args, {"--notification", "--event-id"}, {});
     if (!a.bad.empty()) return fail(a.bad, 2);
     auto name = a.get("--notification");
-    auto id = a.get("--event-id") ? parse_id(*a.get("--event-id")) : std::nullopt;
+    auto id = a.get("--event-id") ? parse_event_id(*a.get("--event-id")) : std::nullopt;
     if (!name || !id) return fail("--notification NAME and --event-id N are required", 2);
     if (inv_.config_path.empty()) return fail("needs -c CONFIG", 2);
     auto rt = daemon::Runtime::load(inv_.config_path);
@@ -234,13 +243,24 @@ class Command {
     auto& runtime = *rt.value();
     const auto* ncfg = runtime.config().find_notification(*name);
     if (!ncfg) return fail("no notification named '" + *name + "'");
-    auto rows = runtime.outbox().read_after(*id - 1, 1);
-    if (!rows) return fail(rows.error().message);
-    if (rows->empty() || rows->front().event.id != *id)
-      return fail("no outbox row with id " + std::to_string(*id));
-    if (!rows->front().error.empty())
-      return fail("outbox row " + std::to_string(*id) + ": " + rows->front().error);
-    const Event& event = rows->front().event;
+    Event event;
+    if (*id < 0) {
+      // A schedule's event lives in the state database only.
+      auto st = state::StateStore::open(runtime.config().state_db);
+      if (!st) return fail(runtime.config().state_db + ": " + st.error().message);
+      auto kept = st->event(*id);
+      if (!kept) return fail(kept.error().message);
+      if (!kept.value()) return fail("no scheduled event " + std::to_string(*id) + " in the state database");
+      event = *kept.value();
+    } else {
+      auto rows = runtime.outbox().read_after(*id - 1, 1);
+      if (!rows) return fail(rows.error().message);
+      if (rows->empty() || rows->front().event.id != *id)
+        return fail("no outbox row with id " + std::to_string(*id));
+      if (!rows->front().error.empty())
+        return fail("outbox row " + std::to_string(*id) + ": " + rows->front().error);
+      event = rows->front().event;
+    }
     const auto* endpoint = runtime.endpoint(ncfg->endpoint);
     // The Rule.* values this notification would carry for the event.
     std::vector<std::string> errors;
@@ -502,8 +522,9 @@ class Command {
   int replay() {
     Args a(inv_.args, {}, {});
     if (!a.bad.empty()) return fail(a.bad, 2);
-    if (a.positional.size() != 1 || !parse_id(a.positional[0])) return fail("usage: replay EVENT_ID", 2);
-    int64_t id = *parse_id(a.positional[0]);
+    if (a.positional.size() != 1 || !parse_event_id(a.positional[0]))
+      return fail("usage: replay EVENT_ID", 2);
+    int64_t id = *parse_event_id(a.positional[0]);
     if (inv_.config_path.empty()) return fail("needs -c CONFIG", 2);
     auto rt = daemon::Runtime::load(inv_.config_path);
     if (!rt) {
@@ -515,8 +536,8 @@ class Command {
     // The outbox has the event as the producer wrote it; Herald's own copy
     // serves when the producer has pruned its outbox since.
     std::optional<Event> event;
-    auto rows = rt.value()->outbox().read_after(id - 1, 1);
-    if (rows && !rows->empty() && rows->front().event.id == id && rows->front().error.empty()) {
+    auto rows = rt.value()->outbox().read_after(std::max<int64_t>(id - 1, 0), 1);
+    if (id > 0 && rows && !rows->empty() && rows->front().event.id == id && rows->front().error.empty()) {
       event = rows->front().event;
     } else if (auto kept = st->event(id); kept && kept.value()) {
       event = *kept.value();

@@ -221,6 +221,13 @@ TEST_F(ScheduleDelivery, ASlotMissedWhileHeralddWasDownRunsOnceAtStart) {
   EXPECT_EQ(rows[0]["last_slot"], hour);
   EXPECT_EQ(rows[0]["emitted"], 1);
   EXPECT_EQ(rows[0]["next"], next_hour);
+
+  // A scheduled event (id below zero) can be replayed like any other.
+  auto replay = run_process(std::string(HERALDCTL_PATH) + " -c " + cfg + " replay -1");
+  ASSERT_EQ(replay.exit_code, 0) << replay.output;
+  ASSERT_EQ(drain(cfg).exit_code, 0);
+  EXPECT_EQ(recipients(),
+            (std::multiset<std::string>{"hana.nakamura@example.com", "hana.nakamura@example.com"}));
 }
 
 TEST_F(ScheduleDelivery, AScheduleOnAViewThatDoesNotExistIsRefusedWithItsLine) {
