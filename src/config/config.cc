@@ -661,6 +661,11 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
         return r.error("state_db_max_size", "expected a size such as \"512MB\" or \"2GB\" (at least 64KB)");
       cfg.state_db_max_bytes = *bytes;
     }
+    std::string synchronous = cfg.state_synchronous_full ? "full" : "normal";
+    HERALD_TRY(r.string("state_synchronous", synchronous));
+    if (synchronous != "full" && synchronous != "normal")
+      return r.error("state_synchronous", "expected \"full\" or \"normal\"");
+    cfg.state_synchronous_full = synchronous == "full";
     HERALD_TRY(r.no_unknown_keys());
     cfg.state_db = resolve(cfg.dir, cfg.state_db);
     cfg.plugin_dir = resolve(cfg.dir, cfg.plugin_dir);

@@ -123,6 +123,10 @@ struct Config {
   // Caps the state database's file (0: no cap). When it is full Herald stops
   // taking new events (they wait in the outbox) and keeps delivering.
   int64_t state_db_max_bytes = 0;
+  // The state database's PRAGMA synchronous in WAL mode: FULL syncs every
+  // commit (survives power loss); NORMAL syncs at checkpoints only (survives
+  // a crash of heraldd, may lose the last commits on power loss).
+  bool state_synchronous_full = true;
 
   // [outbox]
   std::string outbox_db;

@@ -182,6 +182,10 @@ Status StateStore::limit_size(int64_t max_bytes) {
   return db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
 }
 
+Status StateStore::set_synchronous(bool full) {
+  return db_.exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 Status StateStore::migrate() {
   auto st = db_.prepare("PRAGMA user_version");
   if (!st) return st.error();

@@ -95,6 +95,9 @@ class StateStore {
   // Caps the database file at about max_bytes (0: no cap) for this
   // connection; writes beyond it fail with "database or disk is full".
   Status limit_size(int64_t max_bytes);
+  // PRAGMA synchronous for this connection: FULL (the default from open) or,
+  // when `full` is false, NORMAL.
+  Status set_synchronous(bool full);
 
   // Last outbox id ingested from `source` (0 when none).
   Result<int64_t> cursor(const std::string& source);
