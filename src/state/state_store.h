@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -160,8 +161,15 @@ class StateStore {
   Status migrate();
   Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms);
 
+  // A statement prepared once per SQL text and kept: claim_due, finish_attempt,
+  // save_payload, event and next_due_at run for every notification. Callers
+  // hold it through a lease that resets it, so no read stays open.
+  Result<db::Statement*> cached(const std::string& sql);
+
   db::Database db_;
   int schema_version_ = 0;
+  // Declared after db_: finalized before the connection closes.
+  std::unordered_map<std::string, db::Statement> statements_;
 };
 
 }  // namespace herald::state
