@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Herald needs to build, test and run its demo.
 # Idempotent: packages already present are left alone.
+#   --bench  also what the benchmarks need (scripts/bench.sh): the peer
+#            (syslog-ng with its HTTP destination) and perf for profiles.
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +14,14 @@ PACKAGES=(
   nginx-light python3 python3-aiosmtpd openssl curl
   clang-format
 )
+BENCH_PACKAGES=(syslog-ng-core syslog-ng-mod-http util-linux linux-perf)
+
+for arg in "$@"; do
+  case $arg in
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    *) echo "install-deps: unknown option $arg (known: --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -792,6 +792,11 @@ Status load_tables(const std::string& file, const toml::table& root, Config& cfg
     HERALD_TRY(r.string("time_zone", cfg.time_zone));
     if (auto z = schedule::TimeZone::locate(cfg.time_zone); !z)
       return r.error("time_zone", z.error().message);
+    std::string synchronous = cfg.state_synchronous_full ? "full" : "normal";
+    HERALD_TRY(r.string("state_synchronous", synchronous));
+    if (synchronous != "full" && synchronous != "normal")
+      return r.error("state_synchronous", "expected \"full\" or \"normal\"");
+    cfg.state_synchronous_full = synchronous == "full";
     HERALD_TRY(r.no_unknown_keys());
     cfg.state_db = resolve(cfg.dir, cfg.state_db);
     cfg.plugin_dir = resolve(cfg.dir, cfg.plugin_dir);

@@ -158,6 +158,10 @@ struct Config {
   int64_t state_db_max_bytes = 0;
   // Time zone of schedules that name none (IANA name).
   std::string time_zone = "UTC";
+  // The state database's PRAGMA synchronous in WAL mode: FULL syncs every
+  // commit (survives power loss); NORMAL syncs at checkpoints only (survives
+  // a crash of heraldd, may lose the last commits on power loss).
+  bool state_synchronous_full = true;
 
   // [outbox]
   std::string outbox_db;

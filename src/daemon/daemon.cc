@@ -115,6 +115,9 @@ Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, cons
   if (auto s = store->limit_size(rt.value()->config().state_db_max_bytes); !s) {
     return Error{rt.value()->config().state_db + ": " + s.error().message};
   }
+  if (auto s = store->set_synchronous(rt.value()->config().state_synchronous_full); !s) {
+    return Error{rt.value()->config().state_db + ": " + s.error().message};
+  }
   return std::make_unique<Daemon>(io, std::move(rt.value()), std::move(store.value()), options);
 }
 

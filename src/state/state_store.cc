@@ -106,6 +106,21 @@ constexpr const char* kNotBlocked =
     "WHERE p.endpoint = n.endpoint AND p.entity_key = n.entity_key AND p.id < n.id "
     "AND p.state IN ('pending', 'in_flight', 'waiting')))";
 
+// A cached statement for one call: reset, its bindings cleared, when the
+// call ends, whichever way it ends.
+class Lease {
+ public:
+  explicit Lease(db::Statement& st) : st_(st) {}
+  ~Lease() { st_.reset(); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  db::Statement* operator->() { return &st_; }
+  db::Statement& operator*() { return st_; }
+
+ private:
+  db::Statement& st_;
+};
+
 NotificationRow read_notification(const db::Statement& st) {
   NotificationRow r;
   r.id = st.column_int(0);
@@ -199,6 +214,20 @@ Status StateStore::limit_size(int64_t max_bytes) {
   int64_t pages = max_bytes > 0 ? std::max<int64_t>(max_bytes / page, 1) : 2147483646;
   // SQLite never lowers it below the current size: a full database stays usable for reads.
   return db_.exec("PRAGMA max_page_count = " + std::to_string(pages));
+}
+
+Result<db::Statement*> StateStore::cached(const std::string& sql) {
+  auto found = statements_.find(sql);
+  if (found == statements_.end()) {
+    auto st = db_.prepare(sql);
+    if (!st) return st.error();
+    found = statements_.emplace(sql, std::move(st.value())).first;
+  }
+  return &found->second;
+}
+
+Status StateStore::set_synchronous(bool full) {
+  return db_.exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 }
 
 Status StateStore::migrate() {
@@ -325,11 +354,12 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
            state + "' AND next_attempt_at <= ?1" + endpoint_clause(filter, 3) + " AND " + kNotBlocked +
            " ORDER BY next_attempt_at, id LIMIT ?2)";
   };
-  auto st = db_.prepare(
-      "UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN (SELECT id FROM (" +
-      walk("pending") + " UNION ALL " + walk("waiting") +
-      ") ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
-  if (!st) return st.error();
+  auto prepared =
+      cached("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN (SELECT id FROM (" +
+             walk("pending") + " UNION ALL " + walk("waiting") +
+             ") ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
   st->bind(1, now_ms).bind(2, limit);
   bind_endpoints(*st, filter, 3);
   std::vector<NotificationRow> rows;
@@ -354,8 +384,9 @@ Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::st
            state + "'" + endpoint_clause(filter, 1) + " AND " + kNotBlocked +
            " ORDER BY next_attempt_at LIMIT 1)";
   };
-  auto st = db_.prepare("SELECT MIN(t) FROM (" + first("pending") + " UNION ALL " + first("waiting") + ")");
-  if (!st) return st.error();
+  auto prepared = cached("SELECT MIN(t) FROM (" + first("pending") + " UNION ALL " + first("waiting") + ")");
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
   bind_endpoints(*st, filter, 1);
   auto r = st->step();
   if (!r) return r.error();
@@ -389,19 +420,20 @@ Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
 }
 
 Status StateStore::save_payload(int64_t id, const std::string& payload) {
-  auto st = db_.prepare("UPDATE notifications SET payload = ?2 WHERE id = ?1");
+  auto st = cached("UPDATE notifications SET payload = ?2 WHERE id = ?1");
   if (!st) return st.error();
-  return st->bind(1, id).bind(2, payload).run();
+  return Lease(*st.value())->bind(1, id).bind(2, payload).run();
 }
 
 Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional<int64_t> next_attempt_at,
                                   const std::string& last_error) {
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();
-  auto ins = db_.prepare(
+  auto prepared_ins = cached(
       "INSERT INTO attempts (notification_id, number, started_at, finished_at, outcome, http_status, error, "
       "response, error_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!ins) return ins.error();
+  if (!prepared_ins) return prepared_ins.error();
+  Lease ins(*prepared_ins.value());
   ins->bind(1, a.notification_id).bind(2, a.number).bind(3, a.started_at).bind(4, a.finished_at);
   ins->bind(5, a.outcome).bind(6, a.http_status).bind(7, a.error).bind(8, a.response);
   if (a.error_class.empty()) {
@@ -410,10 +442,11 @@ Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional
     ins->bind(9, a.error_class);
   }
   if (auto s = ins->run(); !s) return s;
-  auto up = db_.prepare(
+  auto prepared_up = cached(
       "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), "
       "updated_at = ?5, last_error = ?6, last_status = ?7 WHERE id = ?1");
-  if (!up) return up.error();
+  if (!prepared_up) return prepared_up.error();
+  Lease up(*prepared_up.value());
   up->bind(1, a.notification_id).bind(2, to_string(next)).bind(3, a.number).bind(4, next_attempt_at);
   up->bind(5, a.finished_at);
   if (last_error.empty()) {
@@ -521,9 +554,10 @@ Result<std::vector<AttemptRow>> StateStore::attempts(int64_t notification_id) {
 }
 
 Result<std::optional<Event>> StateStore::event(int64_t event_id) {
-  auto st = db_.prepare(
+  auto prepared = cached(
       "SELECT id, entity, action, name, keys, old_values, new_values, occurred_at FROM events WHERE id = ?1");
-  if (!st) return st.error();
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
   st->bind(1, event_id);
   auto r = st->step();
   if (!r) return r.error();

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -109,6 +110,9 @@ class StateStore {
   // Caps the database file at about max_bytes (0: no cap) for this
   // connection; writes beyond it fail with "database or disk is full".
   Status limit_size(int64_t max_bytes);
+  // PRAGMA synchronous for this connection: FULL (the default from open) or,
+  // when `full` is false, NORMAL.
+  Status set_synchronous(bool full);
 
   // Last outbox id ingested from `source` (0 when none).
   Result<int64_t> cursor(const std::string& source);
@@ -190,8 +194,15 @@ class StateStore {
   Status migrate();
   Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms);
 
+  // A statement prepared once per SQL text and kept: claim_due, finish_attempt,
+  // save_payload, event and next_due_at run for every notification. Callers
+  // hold it through a lease that resets it, so no read stays open.
+  Result<db::Statement*> cached(const std::string& sql);
+
   db::Database db_;
   int schema_version_ = 0;
+  // Declared after db_: finalized before the connection closes.
+  std::unordered_map<std::string, db::Statement> statements_;
 };
 
 }  // namespace herald::state

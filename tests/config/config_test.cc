@@ -101,6 +101,24 @@ TEST(Config, DefaultRetryScheduleIsTheDocumentedOne) {
   EXPECT_EQ(cfg->retry_schedule, (std::vector<std::chrono::milliseconds>{10min, 30min, 60min, 4h, 12h, 24h}));
 }
 
+TEST(Config, StateSynchronousIsFullUnlessSetToNormal) {
+  TempDir dir;
+  write_file(dir.file("h.toml"), "[outbox]\ndatabase = \"p.db\"\n");
+  auto full = load(dir.file("h.toml"));
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_TRUE(full->state_synchronous_full);
+  write_file(dir.file("h.toml"), "[outbox]\ndatabase = \"p.db\"\n[daemon]\nstate_synchronous = \"normal\"\n");
+  auto normal = load(dir.file("h.toml"));
+  ASSERT_TRUE(normal) << normal.error().message;
+  EXPECT_FALSE(normal->state_synchronous_full);
+  write_file(dir.file("h.toml"), "[outbox]\ndatabase = \"p.db\"\n[daemon]\nstate_synchronous = \"off\"\n");
+  auto off = load(dir.file("h.toml"));
+  ASSERT_FALSE(off);
+  EXPECT_THAT(
+      off.error().message,
+      HasSubstr(dir.file("h.toml") + ":4: key 'daemon.state_synchronous': expected \"full\" or \"normal\""));
+}
+
 struct BadCase {
   const char* toml;
   const char* expected;  // substring of the error, after "FILE:"

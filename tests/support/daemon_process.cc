@@ -20,11 +20,15 @@ using namespace std::chrono_literals;
 
 DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_path,
                              const std::vector<std::string>& environment)
+    : DaemonProcess(std::vector<std::string>{HERALDD_PATH, "--config", config}, log_path, environment) {}
+
+DaemonProcess::DaemonProcess(std::vector<std::string> args, const std::string& log_path,
+                             const std::vector<std::string>& environment)
     : log_path_(log_path) {
   // Everything the child needs is prepared before fork: between fork and exec only
   // async-signal-safe calls are allowed in a threaded process.
-  std::string program = HERALDD_PATH;
-  std::vector<std::string> args = {program, "--config", config};
+  if (args.empty()) throw std::invalid_argument("DaemonProcess: no program");
+  const std::string program = args.front();
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -55,13 +59,33 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& log_p
 
 DaemonProcess::~DaemonProcess() { stop(); }
 
-std::optional<long> DaemonProcess::peak_rss_kib() const {
+std::optional<long> DaemonProcess::status_kib(const std::string& field) const {
   if (pid_ <= 0) return std::nullopt;
   std::istringstream status(read_file("/proc/" + std::to_string(pid_) + "/status"));
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
   }
   return std::nullopt;  // a zombie has no memory left to report
+}
+
+std::optional<long> DaemonProcess::peak_rss_kib() const { return status_kib("VmHWM:"); }
+
+std::optional<long> DaemonProcess::rss_kib() const { return status_kib("VmRSS:"); }
+
+std::optional<double> DaemonProcess::cpu_seconds() const {
+  if (pid_ <= 0) return std::nullopt;
+  // Fields 14 and 15 of /proc/PID/stat, counted after the command name, which may hold spaces.
+  const std::string stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
+  const auto end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(end_of_name + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::strtol(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtol(field.c_str(), nullptr, 10);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 int DaemonProcess::stop(std::chrono::milliseconds grace) {

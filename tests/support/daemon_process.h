@@ -19,6 +19,9 @@ class DaemonProcess {
   // gets SIGTERM should the test process die first, so no daemon outlives a crashed test.
   DaemonProcess(const std::string& config, const std::string& log_path,
                 const std::vector<std::string>& environment = {});
+  // The same for any program: argv[0] is its path (benchmarks run nginx and peers this way).
+  DaemonProcess(std::vector<std::string> argv, const std::string& log_path,
+                const std::vector<std::string>& environment = {});
   ~DaemonProcess();  // stop()s
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -26,6 +29,10 @@ class DaemonProcess {
   pid_t pid() const { return pid_; }
   // Peak resident set size (VmHWM) in KiB; nullopt once the process is gone.
   std::optional<long> peak_rss_kib() const;
+  // Resident set size now (VmRSS) in KiB; nullopt once the process is gone.
+  std::optional<long> rss_kib() const;
+  // CPU time used so far, user and system, all threads; nullopt once the process is gone.
+  std::optional<double> cpu_seconds() const;
   // SIGTERM, then waits up to `grace` before SIGKILL. Returns the exit code, -1 if it did not exit
   // normally. Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
@@ -34,6 +41,8 @@ class DaemonProcess {
   std::string log() const;
 
  private:
+  std::optional<long> status_kib(const std::string& field) const;
+
   pid_t pid_ = -1;
   int exit_code_ = -1;
   std::string log_path_;

@@ -1,0 +1,634 @@
+// End-to-end benchmark: Herald against the machine's ceiling and a peer, on
+// 127.0.0.1, all in one run. Run by scripts/bench.sh; see docs/performance.md.
+//
+//   herald_bench_e2e [--n 200000] [--body-bytes 1024] [--rate 1000] [--latency-seconds 10]
+//                    [--backlog 1000000] [--concurrency 8,16,32,64] [--syslog-ng-workers 8]
+//                    [--phase-timeout 600] [--out results.md] [--skip ceiling,syslog-ng,...]
+//
+// Phases (each can be skipped with --skip NAME):
+//   ceiling    herald_bench_ceiling (libcurl multi, keep-alive) POSTs the N bodies, per concurrency
+//   syslog-ng  syslog-ng reads the N bodies from a file, delivers each with http() through a
+//              reliable disk buffer
+//   normal     heraldd delivers the N outbox events, state database synchronous=NORMAL
+//   full       the same with synchronous=FULL (the default)
+//   latency    heraldd (FULL) while events are inserted at --rate for --latency-seconds:
+//              insert-to-delivery latency, idle RSS and idle CPU
+//   backlog    heraldd with --backlog notifications waiting for a retry tomorrow and 1,000 more
+//              coming due over 10 s: RSS and the delay from due time to dispatch
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "db/sqlite.h"
+#include "e2e/dataset.h"
+#include "e2e/servers.h"
+#include "state/state_store.h"
+#include "support/daemon_process.h"
+#include "support/test_env.h"
+
+namespace herald::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  int64_t n = 200'000;
+  int body_bytes = 1024;
+  int rate = 1000;
+  int latency_seconds = 10;
+  int64_t backlog = 1'000'000;
+  std::vector<int> concurrency = {8, 16, 32, 64};
+  int syslog_ng_workers = 8;
+  int phase_timeout = 600;
+  std::string out;
+  std::set<std::string> skip;
+};
+
+[[noreturn]] void usage(const std::string& message) {
+  std::cerr << "herald_bench_e2e: " << message
+            << "\nusage: herald_bench_e2e [--n N] [--body-bytes B] [--rate R] [--latency-seconds S] "
+               "[--backlog M] [--concurrency 8,16,32,64] [--syslog-ng-workers W] [--phase-timeout S] "
+               "[--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog]\n";
+  std::exit(2);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, sep);) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") usage("help");
+    if (i + 1 >= argc) usage("missing value for " + arg);
+    const std::string value = argv[++i];
+    auto number = [&](int64_t low) {
+      char* end = nullptr;
+      const long long v = std::strtoll(value.c_str(), &end, 10);
+      if (*end != '\0' || v < low)
+        usage(arg + ": expected a whole number of at least " + std::to_string(low));
+      return static_cast<int64_t>(v);
+    };
+    if (arg == "--n") {
+      o.n = number(1);
+    } else if (arg == "--body-bytes") {
+      o.body_bytes = static_cast<int>(number(1));
+    } else if (arg == "--rate") {
+      o.rate = static_cast<int>(number(1));
+    } else if (arg == "--latency-seconds") {
+      o.latency_seconds = static_cast<int>(number(1));
+    } else if (arg == "--backlog") {
+      o.backlog = number(0);
+    } else if (arg == "--concurrency") {
+      o.concurrency.clear();
+      for (const auto& c : split(value, ',')) o.concurrency.push_back(std::atoi(c.c_str()));
+      if (o.concurrency.empty()) usage("--concurrency: expected a list such as 8,16,32,64");
+    } else if (arg == "--syslog-ng-workers") {
+      o.syslog_ng_workers = static_cast<int>(number(1));
+    } else if (arg == "--phase-timeout") {
+      o.phase_timeout = static_cast<int>(number(10));
+    } else if (arg == "--out") {
+      o.out = value;
+    } else if (arg == "--skip") {
+      for (const auto& s : split(value, ',')) o.skip.insert(s);
+    } else {
+      usage("unknown option " + arg);
+    }
+  }
+  return o;
+}
+
+int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string thousands(double v) {
+  std::string digits = std::to_string(static_cast<long long>(std::llround(v)));
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<size_t>(i), ",");
+  return digits;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  return values[std::min(values.size() - 1, rank > 0 ? rank - 1 : 0)];
+}
+
+void note(const std::string& line) { std::cerr << "bench: " << line << std::endl; }
+
+// One throughput run's figures.
+struct Throughput {
+  std::string name;
+  std::string detail;
+  int64_t delivered = 0;
+  double seconds = 0;
+  double cpu_seconds = 0;
+  long peak_rss_kib = 0;
+  double per_second() const { return seconds > 0 ? static_cast<double>(delivered) / seconds : 0; }
+};
+
+struct Latency {
+  std::string mode;
+  int64_t events = 0;
+  int64_t delivered = 0;
+  double p50_ms = NAN, p99_ms = NAN, max_ms = NAN;
+  long idle_rss_kib = 0;
+  double idle_cpu_seconds = 0;
+  int idle_seconds = 0;
+};
+
+struct Backlog {
+  int64_t waiting = 0;
+  int64_t due = 0;
+  int64_t dispatched = 0;
+  double create_seconds = 0;
+  long peak_rss_kib = 0;
+  long rss_kib = 0;
+  double p50_ms = NAN, p99_ms = NAN, max_ms = NAN;
+};
+
+class Bench {
+ public:
+  explicit Bench(Options o) : o_(std::move(o)) {}
+
+  void run() {
+    nginx_ = std::make_unique<Nginx>(dir_.file("nginx"));
+    note("nginx on " + nginx_->url() + ", work folder " + dir_.path());
+    write_mapping(mapping());
+    const auto t0 = Clock::now();
+    ProducerOptions po;
+    po.events = o_.n;
+    po.body_bytes = o_.body_bytes;
+    padding_ = create_producer(producer(), mapping(), po);
+    body_bytes_ = write_bodies(producer(), mapping(), bodies());
+    note("producer database with " + thousands(static_cast<double>(o_.n)) + " events, bodies of " +
+         fixed(body_bytes_, 0) + " bytes on average, in " + fixed(seconds_since(t0), 1) + " s");
+
+    if (!o_.skip.count("ceiling")) run_ceiling();
+    if (!o_.skip.count("syslog-ng")) run_syslog_ng();
+    if (!o_.skip.count("normal")) run_herald(false);
+    if (!o_.skip.count("full")) run_herald(true);
+    if (!o_.skip.count("latency")) run_latency(true);
+    if (!o_.skip.count("latency")) run_latency(false);
+    if (!o_.skip.count("backlog")) run_backlog();
+    nginx_.reset();
+  }
+
+  std::string report() const;
+
+ private:
+  std::string mapping() const { return dir_.file("bench.xml"); }
+  std::string producer() const { return dir_.file("producer.db"); }
+  std::string bodies() const { return dir_.file("bodies.ndjson"); }
+  static double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+  std::chrono::milliseconds phase_bound() const { return std::chrono::seconds(o_.phase_timeout); }
+
+  void check_interrupted() const {
+    if (interrupted()) throw std::runtime_error("interrupted");
+  }
+
+  std::string herald_config(const std::string& run_dir, const std::string& producer_db,
+                            const std::string& prefix, bool full) const {
+    std::ostringstream toml;
+    toml << "[daemon]\nstate_db = \"state.db\"\nplugin_dir = \"" << HERALD_BENCH_PLUGIN_DIR << "\"\n"
+         << "state_synchronous = \"" << (full ? "full" : "normal") << "\"\n\n"
+         << "[outbox]\ndatabase = \"" << producer_db << "\"\n\n"
+         << "[endpoints.nginx]\nchannel = \"rest\"\nurl = \"" << nginx_->url() << prefix << "\"\n\n"
+         << "[[notification]]\nname = \"Person Changed\"\non = \"" << kEventName << "\"\n"
+         << "endpoint = \"nginx\"\nmapping = \"" << mapping() << "\"\n";
+    fs::create_directories(run_dir);
+    test::write_file(run_dir + "/herald.toml", toml.str());
+    return run_dir + "/herald.toml";
+  }
+
+  // Waits until nginx received `count` requests or the process is gone.
+  bool wait_delivered(RequestCounter& counter, const test::DaemonProcess& p, int64_t count,
+                      std::chrono::milliseconds bound) {
+    return wait_for([&] { return counter.received() >= count || !p.rss_kib(); }, bound, 10ms) &&
+           counter.received() >= count;
+  }
+
+  void run_ceiling() {
+    for (int c : o_.concurrency) {
+      check_interrupted();
+      const std::string cmd = std::string(HERALD_BENCH_CEILING_PATH) + " --url " + nginx_->url() +
+                              "/c/events/ --bodies " + bodies() + " --concurrency " + std::to_string(c) +
+                              " --timeout-seconds " + std::to_string(o_.phase_timeout);
+      note("ceiling, " + std::to_string(c) + " connections");
+      auto r = test::run_process(cmd, o_.phase_timeout + 10);
+      std::map<std::string, std::string> kv;
+      for (const auto& item : split(r.output.substr(0, r.output.find('\n')), ' ')) {
+        const auto eq = item.find('=');
+        if (eq != std::string::npos) kv[item.substr(0, eq)] = item.substr(eq + 1);
+      }
+      if (r.exit_code != 0 || !kv.count("sent"))
+        throw std::runtime_error("ceiling client failed: " + r.output);
+      Throughput t;
+      t.name = "libcurl multi";
+      t.detail = std::to_string(c) + " connections";
+      t.delivered = std::stoll(kv["sent"]);
+      t.seconds = std::stod(kv["seconds"]);
+      t.cpu_seconds = std::stod(kv["cpu_seconds"]);
+      t.peak_rss_kib = std::stol(kv["peak_rss_kib"]);
+      note("  " + thousands(t.per_second()) + " /s");
+      ceiling_runs_.push_back(t);
+    }
+  }
+
+  void run_syslog_ng() {
+    check_interrupted();
+    const std::string run = dir_.file("syslog-ng");
+    fs::create_directories(run + "/buffer");
+    const std::string events = run + "/events.log";
+    fs::copy_file(bodies(), events);
+    std::ostringstream conf;
+    conf << "@version: 3.38\n"
+         << "options { stats-freq(0); keep-hostname(yes); chain-hostnames(no); use-dns(no); };\n"
+         << "source s_events { file(\"" << events << "\" flags(no-parse) follow-freq(1)); };\n"
+         << "destination d_nginx {\n  http(url(\"" << nginx_->url() << "/s/events\") method(\"POST\")\n"
+         << "       headers(\"Content-Type: application/json\") body(\"${MSG}\") workers("
+         << o_.syslog_ng_workers << ")\n       batch-lines(1) persist-name(\"bench\")\n"
+         << "       disk-buffer(reliable(yes) dir(\"" << run << "/buffer\") mem-buf-size(16777216)\n"
+         << "                   disk-buf-size(4294967296)));\n};\n"
+         << "log { source(s_events); destination(d_nginx); };\n";
+    test::write_file(run + "/syslog-ng.conf", conf.str());
+    std::vector<std::string> argv = {"/usr/sbin/syslog-ng",
+                                     "-F",
+                                     "--no-caps",
+                                     "-f",
+                                     run + "/syslog-ng.conf",
+                                     "-R",
+                                     run + "/syslog-ng.persist",
+                                     "-p",
+                                     run + "/syslog-ng.pid",
+                                     "-c",
+                                     run + "/syslog-ng.ctl"};
+    if (::geteuid() == 0) {
+      // Never as root: an ordinary user's foreground process, as nobody.
+      for (const auto& p : {dir_.path(), run})
+        fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+      for (const auto& entry : fs::recursive_directory_iterator(run))
+        ::chown(entry.path().c_str(), 65534, 65534);
+      ::chown(run.c_str(), 65534, 65534);
+      argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+    }
+    note("syslog-ng, " + std::to_string(o_.syslog_ng_workers) + " workers");
+    RequestCounter counter(*nginx_);
+    const auto start = Clock::now();
+    test::DaemonProcess p(argv, run + "/syslog-ng.out");
+    const bool all = wait_delivered(counter, p, o_.n, phase_bound());
+    Throughput t;
+    t.name = "syslog-ng " + std::string("http() + disk-buffer(reliable(yes))");
+    t.detail = std::to_string(o_.syslog_ng_workers) + " workers, no fsync";
+    t.seconds = seconds_since(start);
+    t.delivered = counter.received();
+    t.cpu_seconds = p.cpu_seconds().value_or(NAN);
+    t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
+    p.stop();
+    if (!all)
+      throw std::runtime_error("syslog-ng delivered " + std::to_string(t.delivered) + " of " +
+                               std::to_string(o_.n) + ": " + p.log());
+    note("  " + thousands(t.per_second()) + " /s");
+    peer_ = t;
+  }
+
+  void run_herald(bool full) {
+    check_interrupted();
+    const std::string run = dir_.file(full ? "herald-full" : "herald-normal");
+    const std::string config = herald_config(run, producer(), "/h", full);
+    note(std::string("heraldd, synchronous=") + (full ? "FULL" : "NORMAL"));
+    RequestCounter counter(*nginx_);
+    const auto start = Clock::now();
+    test::DaemonProcess p(config, run + "/heraldd.log");
+    const bool all = wait_delivered(counter, p, o_.n, phase_bound());
+    Throughput t;
+    t.name = "heraldd";
+    t.detail = full ? "state synchronous=FULL" : "state synchronous=NORMAL";
+    t.seconds = seconds_since(start);
+    t.delivered = counter.received();
+    t.cpu_seconds = p.cpu_seconds().value_or(NAN);
+    t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
+    const int code = p.stop(30s);
+    if (!all || code != 0) {
+      throw std::runtime_error("heraldd delivered " + std::to_string(t.delivered) + " of " +
+                               std::to_string(o_.n) + ", exit code " + std::to_string(code) + ": " +
+                               tail(p.log()));
+    }
+    // Every one of them marked delivered in the state database once heraldd stopped.
+    const int64_t marked = count_delivered(run + "/state.db");
+    if (marked != o_.n)
+      throw std::runtime_error("state database marks " + std::to_string(marked) + " delivered");
+    note("  " + thousands(t.per_second()) + " /s");
+    (full ? herald_full_ : herald_normal_) = t;
+  }
+
+  static std::string tail(const std::string& log) {
+    return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
+  }
+
+  static int64_t count_delivered(const std::string& state_db) {
+    auto db = db::Database::open(state_db, db::Database::Mode::ReadOnly);
+    if (!db) return -1;
+    auto st = db->prepare("SELECT COUNT(*) FROM notifications WHERE state = 'delivered'");
+    if (!st) return -1;
+    auto row = st->step();
+    return row && *row ? st->column_int(0) : -1;
+  }
+
+  // "$msec $request_uri" lines of nginx's timed log under `prefix`: id -> time in unix microseconds.
+  std::map<int64_t, int64_t> timed_requests(const std::string& prefix) const {
+    std::map<int64_t, int64_t> out;
+    std::istringstream in(test::read_file(nginx_->timed_log()));
+    for (std::string line; std::getline(in, line);) {
+      const auto space = line.find(' ');
+      if (space == std::string::npos || line.compare(space + 1, prefix.size(), prefix) != 0) continue;
+      const double msec = std::stod(line.substr(0, space));
+      out[std::stoll(line.substr(space + 1 + prefix.size()))] = std::llround(msec * 1e6);
+    }
+    return out;
+  }
+
+  bool wait_started(const test::DaemonProcess& p) {
+    return wait_for([&] { return p.log().find("started:") != std::string::npos || !p.rss_kib(); }, 30s,
+                    20ms) &&
+           p.rss_kib().has_value();
+  }
+
+  void run_latency(bool full) {
+    check_interrupted();
+    const std::string run = dir_.file(full ? "latency-full" : "latency-normal");
+    fs::create_directories(run);
+    ProducerOptions po;
+    po.padding = padding_;
+    create_producer(run + "/producer.db", mapping(), po);
+    const std::string prefix = full ? "/lat/full" : "/lat/normal";
+    const std::string config = herald_config(run, run + "/producer.db", prefix, full);
+    note(std::string("latency at ") + std::to_string(o_.rate) +
+         " events/s, synchronous=" + (full ? "FULL" : "NORMAL"));
+    test::DaemonProcess p(config, run + "/heraldd.log");
+    if (!wait_started(p)) throw std::runtime_error("heraldd did not start: " + tail(p.log()));
+    Latency l;
+    l.mode = full ? "FULL" : "NORMAL";
+    // Idle: nothing in the outbox, nothing due.
+    std::this_thread::sleep_for(1s);
+    l.idle_seconds = 5;
+    const double cpu0 = p.cpu_seconds().value_or(NAN);
+    std::this_thread::sleep_for(std::chrono::seconds(l.idle_seconds));
+    l.idle_cpu_seconds = p.cpu_seconds().value_or(NAN) - cpu0;
+    l.idle_rss_kib = p.rss_kib().value_or(-1);
+
+    RequestCounter counter(*nginx_);
+    Producer producer_db(run + "/producer.db", padding_);
+    l.events = static_cast<int64_t>(o_.rate) * o_.latency_seconds;
+    std::map<int64_t, int64_t> inserted;  // outbox id -> unix microseconds after commit
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < l.events && !interrupted(); ++i) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / o_.rate));
+      const int64_t id = producer_db.append(i);
+      inserted[id] = wall_us();
+    }
+    wait_delivered(counter, p, l.events, 60s);
+    const int code = p.stop(30s);
+    if (code != 0)
+      throw std::runtime_error("heraldd exit code " + std::to_string(code) + ": " + tail(p.log()));
+    std::vector<double> ms;
+    for (const auto& [id, at] : timed_requests(prefix + "/events/")) {
+      auto it = inserted.find(id);
+      if (it != inserted.end()) ms.push_back(static_cast<double>(at - it->second) / 1000.0);
+    }
+    l.delivered = static_cast<int64_t>(ms.size());
+    l.p50_ms = percentile(ms, 50);
+    l.p99_ms = percentile(ms, 99);
+    l.max_ms = percentile(ms, 100);
+    note("  p50 " + fixed(l.p50_ms, 1) + " ms, p99 " + fixed(l.p99_ms, 1) + " ms");
+    latencies_.push_back(l);
+  }
+
+  void run_backlog() {
+    check_interrupted();
+    const std::string run = dir_.file("backlog");
+    fs::create_directories(run);
+    ProducerOptions po;
+    po.padding = padding_;
+    create_producer(run + "/producer.db", mapping(), po);
+    const std::string config = herald_config(run, run + "/producer.db", "/b", true);
+    Backlog b;
+    b.waiting = o_.backlog;
+    b.due = 1000;
+    const int64_t spacing_ms = 10, lead_ms = 3000;
+    note("backlog of " + thousands(static_cast<double>(b.waiting)) + " waiting notifications");
+    const auto created = Clock::now();
+    int64_t first_due = 0;
+    {
+      auto store = state::StateStore::open(run + "/state.db");  // the real schema
+      if (!store) throw std::runtime_error(store.error().message);
+      auto db = db::Database::open(run + "/state.db", db::Database::Mode::ReadWriteCreate);
+      if (!db) throw std::runtime_error(db.error().message);
+      // One event per due notification, so nginx's log names each; the waiting ones share event 0.
+      std::ostringstream sql;
+      sql << "BEGIN;"
+          << "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < " << b.due
+          << ") INSERT INTO events (id, entity, action, name, keys, new_values, occurred_at, ingested_at, "
+             "status) "
+          << "SELECT i, 'identity', 'UPDATE', '" << kEventName << "', '{\"PersonID\":\"P00001\"}', "
+          << "'{\"title\":\"Engineer\",\"comment\":\"\"}', '2025-01-01T00:00:00.000Z', 0, 'accepted' FROM k;";
+      const int64_t now = wall_us() / 1000;
+      first_due = now + lead_ms;  // refreshed below, once the rows exist
+      sql << "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " << b.waiting
+          << ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, "
+             "next_attempt_at, "
+          << "created_at, updated_at, message_id, ordered) SELECT 0, 'Person Changed', 'nginx', 'waiting', "
+             "1, "
+          << now + 86'400'000 << ", 0, 0, 'w-' || i, 0 FROM k;"
+          << "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " << b.due
+          << ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, "
+             "next_attempt_at, "
+          << "created_at, updated_at, message_id, ordered) SELECT i, 'Person Changed', 'nginx', 'waiting', "
+             "1, "
+          << "0, 0, 0, 'd-' || i, 0 FROM k;"
+          << "COMMIT;";
+      if (auto s = db->exec(sql.str()); !s) throw std::runtime_error("backlog: " + s.error().message);
+      // The due times start a few seconds from now, whatever building the backlog took.
+      first_due = wall_us() / 1000 + lead_ms;
+      auto due =
+          db->exec("UPDATE notifications SET next_attempt_at = " + std::to_string(first_due) +
+                   " + (event_id - 1) * " + std::to_string(spacing_ms) + " WHERE message_id LIKE 'd-%'");
+      if (!due) throw std::runtime_error("backlog: " + due.error().message);
+    }
+    b.create_seconds = seconds_since(created);
+    RequestCounter counter(*nginx_);
+    test::DaemonProcess p(config, run + "/heraldd.log");
+    wait_delivered(counter, p, b.due, std::chrono::milliseconds(lead_ms + b.due * spacing_ms) + 60s);
+    b.peak_rss_kib = p.peak_rss_kib().value_or(-1);
+    b.rss_kib = p.rss_kib().value_or(-1);
+    const int code = p.stop(30s);
+    if (code != 0)
+      throw std::runtime_error("heraldd exit code " + std::to_string(code) + ": " + tail(p.log()));
+    std::vector<double> ms;
+    for (const auto& [event_id, at] : timed_requests("/b/events/")) {
+      if (event_id < 1 || event_id > b.due) continue;
+      const int64_t due_ms = first_due + (event_id - 1) * spacing_ms;
+      ms.push_back(static_cast<double>(at) / 1000.0 - static_cast<double>(due_ms));
+    }
+    b.dispatched = static_cast<int64_t>(ms.size());
+    b.p50_ms = percentile(ms, 50);
+    b.p99_ms = percentile(ms, 99);
+    b.max_ms = percentile(ms, 100);
+    note("  peak RSS " + std::to_string(b.peak_rss_kib / 1024) + " MiB, due-to-delivery p50 " +
+         fixed(b.p50_ms, 1) + " ms");
+    backlog_ = b;
+  }
+
+  Options o_;
+  test::TempDir dir_;
+  std::unique_ptr<Nginx> nginx_;
+  int padding_ = 0;
+  double body_bytes_ = 0;
+  std::vector<Throughput> ceiling_runs_;
+  std::optional<Throughput> peer_, herald_normal_, herald_full_;
+  std::vector<Latency> latencies_;
+  std::optional<Backlog> backlog_;
+};
+
+std::string machine() {
+  std::string model = "unknown CPU";
+  std::istringstream cpu(test::read_file("/proc/cpuinfo"));
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  ::uname(&u);
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " × " + model + ", " +
+         std::to_string(static_cast<long long>(pages) * page / (1024LL * 1024 * 1024)) + " GiB, Linux " +
+         u.release;
+}
+
+std::string load() {
+  double l[3] = {0, 0, 0};
+  if (::getloadavg(l, 3) != 3) return "?";
+  return fixed(l[0], 2) + " " + fixed(l[1], 2) + " " + fixed(l[2], 2);
+}
+
+std::string Bench::report() const {
+  std::ostringstream md;
+  auto mib = [](long kib) {
+    return kib > 0 ? fixed(static_cast<double>(kib) / 1024.0, 1) : std::string("?");
+  };
+  auto per_thousand = [](const Throughput& t) {
+    return t.delivered > 0 ? fixed(t.cpu_seconds * 1000.0 / static_cast<double>(t.delivered), 3)
+                           : std::string("?");
+  };
+  const Throughput* best = nullptr;
+  for (const auto& t : ceiling_runs_) {
+    if (!best || t.per_second() > best->per_second()) best = &t;
+  }
+  md << "| run | setting | requests | seconds | per second | ÷ ceiling | ÷ syslog-ng | peak RSS MiB | CPU s "
+        "per "
+        "1,000 |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  auto row = [&](const Throughput& t, bool vs_peer) {
+    const std::string vs_ceiling = best ? fixed(t.per_second() / best->per_second(), 2) : "—";
+    const std::string vs_syslog = vs_peer && peer_ ? fixed(t.per_second() / peer_->per_second(), 2) : "—";
+    md << "| " << t.name << " | " << t.detail << " | " << thousands(static_cast<double>(t.delivered)) << " | "
+       << fixed(t.seconds, 2) << " | " << thousands(t.per_second()) << " | " << vs_ceiling << " | "
+       << vs_syslog << " | " << mib(t.peak_rss_kib) << " | " << per_thousand(t) << " |\n";
+  };
+  for (const auto& t : ceiling_runs_) row(t, false);
+  if (peer_) row(*peer_, false);
+  if (herald_normal_) row(*herald_normal_, true);
+  if (herald_full_) row(*herald_full_, true);
+  if (best) md << "\nCeiling: the best libcurl multi run, " << best->detail << ".\n";
+  if (!latencies_.empty()) {
+    md << "\n| heraldd at " << o_.rate
+       << " events/s | events | delivered | p50 ms | p99 ms | max ms | idle RSS MiB | "
+          "idle CPU s over "
+       << latencies_.front().idle_seconds << " s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& l : latencies_) {
+      md << "| state synchronous=" << l.mode << " | " << thousands(static_cast<double>(l.events)) << " | "
+         << thousands(static_cast<double>(l.delivered)) << " | " << fixed(l.p50_ms, 1) << " | "
+         << fixed(l.p99_ms, 1) << " | " << fixed(l.max_ms, 1) << " | " << mib(l.idle_rss_kib) << " | "
+         << fixed(l.idle_cpu_seconds, 2) << " |\n";
+    }
+    md << "\nLatency: from the producer's commit to nginx's log time of the request ($msec, millisecond "
+          "resolution).\n";
+  }
+  if (backlog_) {
+    const Backlog& b = *backlog_;
+    md << "\n| backlog | waiting | coming due | dispatched | peak RSS MiB | RSS after MiB | due→delivery p50 "
+          "ms | "
+          "p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+       << "| heraldd, synchronous=FULL | " << thousands(static_cast<double>(b.waiting)) << " | "
+       << thousands(static_cast<double>(b.due)) << " over " << b.due * 10 / 1000 << " s | "
+       << thousands(static_cast<double>(b.dispatched)) << " | " << mib(b.peak_rss_kib) << " | "
+       << mib(b.rss_kib) << " | " << fixed(b.p50_ms, 1) << " | " << fixed(b.p99_ms, 1) << " | "
+       << fixed(b.max_ms, 1) << " |\n";
+  }
+  md << "\nN = " << thousands(static_cast<double>(o_.n)) << " events, bodies of " << fixed(body_bytes_, 0)
+     << " bytes on average; nginx "
+     << "(1 worker) on 127.0.0.1 answering 200.\n"
+     << "Machine: " << machine() << ". Load average at the end: " << load() << ".\n";
+  return md.str();
+}
+
+int run_main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  install_interrupt_handlers();
+  const std::string load_before = load();
+  Bench bench(o);
+  try {
+    bench.run();
+  } catch (const std::exception& e) {
+    std::cerr << "herald_bench_e2e: " << e.what() << "\n";
+    std::cerr << bench.report();
+    return 1;
+  }
+  const std::string table = bench.report() + "Load average at the start: " + load_before + ".\n";
+  std::cout << table;
+  if (!o.out.empty()) {
+    std::ofstream out(o.out, std::ios::trunc);
+    out << table;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace herald::bench
+
+int main(int argc, char** argv) { return herald::bench::run_main(argc, argv); }

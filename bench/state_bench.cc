@@ -1,0 +1,124 @@
+// The state database's claim-and-mark cycle, as heraldd runs it at full
+// throughput: claim a batch of due notifications (StateStore::claim_due),
+// then record each one's attempt as delivered (StateStore::finish_attempt,
+// one transaction each). Against a real file, WAL, with synchronous FULL
+// (the default) and NORMAL.
+//
+//   build/bench/herald_bench_state [--benchmark_filter=...]
+//
+// Arguments: batch size, 1 for synchronous=FULL / 0 for NORMAL.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "db/sqlite.h"
+#include "state/state_store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using herald::state::AttemptRow;
+using herald::state::State;
+using herald::state::StateStore;
+
+constexpr int kRefill = 20'000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Adds kRefill pending notifications, due now, for one event.
+bool refill(const std::string& path, int64_t first) {
+  auto db = herald::db::Database::open(path, herald::db::Database::Mode::ReadWriteCreate);
+  if (!db) return false;
+  const std::string sql =
+      "BEGIN; INSERT OR IGNORE INTO events (id, entity, action, name, keys, occurred_at, ingested_at, "
+      "status) "
+      "VALUES (1, 'identity', 'UPDATE', 'Bench', '{\"PersonID\":\"p\"}', '', 0, 'accepted');"
+      "WITH RECURSIVE k(i) AS (SELECT " +
+      std::to_string(first) + " UNION ALL SELECT i + 1 FROM k WHERE i < " +
+      std::to_string(first + kRefill - 1) +
+      ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
+      "created_at, updated_at, message_id, ordered) SELECT 1, 'n', 'e', 'pending', 0, 0, 0, 0, 'm-' || i, 0 "
+      "FROM k; COMMIT;";
+  return static_cast<bool>(db->exec(sql));
+}
+
+void BM_ClaimAndFinish(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  const bool full = state.range(1) != 0;
+  const fs::path dir = fs::temp_directory_path() / ("herald_bench_state_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "state.db").string();
+  {
+    auto store = StateStore::open(path);
+    if (!store) {
+      state.SkipWithError(store.error().message.c_str());
+      return;
+    }
+  }
+  int64_t added = 0;
+  if (!refill(path, added)) {
+    state.SkipWithError("cannot fill the state database");
+    return;
+  }
+  added += kRefill;
+  auto store = StateStore::open(path);
+  if (!store || !store->set_synchronous(full)) {
+    state.SkipWithError("cannot open the state database");
+    return;
+  }
+  int64_t done = 0;
+  for (auto _ : state) {
+    auto rows = store->claim_due(now_ms(), batch);
+    if (!rows) {
+      state.SkipWithError(rows.error().message.c_str());
+      break;
+    }
+    if (rows->empty()) {
+      state.PauseTiming();
+      const bool ok = refill(path, added);
+      added += kRefill;
+      state.ResumeTiming();
+      if (!ok) {
+        state.SkipWithError("cannot refill the state database");
+        break;
+      }
+      continue;
+    }
+    for (const auto& row : rows.value()) {
+      AttemptRow a;
+      a.notification_id = row.id;
+      a.number = row.attempts + 1;
+      a.started_at = a.finished_at = now_ms();
+      a.outcome = "delivered";
+      a.http_status = 200;
+      if (auto s = store->finish_attempt(a, State::Delivered, std::nullopt, ""); !s) {
+        state.SkipWithError(s.error().message.c_str());
+        break;
+      }
+    }
+    done += static_cast<int64_t>(rows->size());
+  }
+  state.counters["notifications_per_s"] =
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
+  state.SetLabel(full ? "synchronous=FULL" : "synchronous=NORMAL");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+BENCHMARK(BM_ClaimAndFinish)
+    ->Args({64, 1})
+    ->Args({64, 0})
+    ->Args({8, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
