@@ -171,8 +171,9 @@ void Daemon::maybe_finish_stop() {
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
-  size_t unrecorded = 0;
-  for (const auto& o : pending_records_) unrecorded += record(o) ? 0 : 1;
+  for (auto& o : to_record_) pending_records_.push_back(std::move(o));
+  to_record_.clear();
+  size_t unrecorded = record(pending_records_) ? 0 : pending_records_.size();
   pending_records_.clear();
   record_timer_.cancel();
   if (unrecorded > 0) {
@@ -368,9 +369,9 @@ void Daemon::start_attempt(state::NotificationRow row) {
       return finish(row, started, {outcome, "render: " + r.error().message, "render"});
     }
     rendered = std::move(r.value());
-    if (auto s = store_.save_payload(row.id, rendered.to_json().dump()); !s) {
-      spdlog::error("notification {}: saving its payload: {}", row.id, s.error().message);
-    }
+    // Stored with the attempt's outcome, in the same transaction.
+    row.payload = rendered.to_json().dump();
+    row.payload_is_new = true;
   }
 
   auto message = std::make_shared<delivery::Message>(
@@ -577,21 +578,51 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
       next = state::State::Failed;
       break;
   }
-  Outcome done{row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol};
-  if (!record(done)) {
-    // The notification stays in_flight in the database, so nothing sends it
-    // again meanwhile; the result waits in memory and is written as soon as
-    // the database takes it (after a restart: sent again, a duplicate at worst).
-    pending_records_.push_back(std::move(done));
-    arm_record_retry();
-  }
+  to_record_.push_back(
+      {row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol});
+  // Everything that finishes in this turn of the loop is written by one
+  // transaction, posted before the dispatch that after_attempt() asks for.
+  if (record_flush_posted_) return;
+  record_flush_posted_ = true;
+  boost::asio::post(io_, [this] {
+    record_flush_posted_ = false;
+    auto batch = std::move(to_record_);
+    to_record_.clear();
+    if (!record(batch)) {
+      // The notifications stay in_flight in the database, so nothing sends
+      // them again meanwhile; the results wait in memory and are written as
+      // soon as the database takes them (after a restart: sent again, a
+      // duplicate at worst).
+      for (auto& o : batch) pending_records_.push_back(std::move(o));
+      arm_record_retry();
+    }
+    // The next due time may have changed (a retry is now waiting).
+    if (stopping_) {
+      maybe_finish_stop();
+    } else {
+      schedule_dispatch();
+    }
+  });
 }
 
-bool Daemon::record(const Outcome& o) {
-  if (auto s = store_.finish_attempt(o.attempt, o.next, o.next_at, o.last_error); !s) {
-    spdlog::error("notification {}: recording attempt {}: {}", o.row.id, o.attempt.number, s.error().message);
+bool Daemon::record(const std::vector<Outcome>& outcomes) {
+  if (outcomes.empty()) return true;
+  std::vector<state::StateStore::AttemptRecord> records;
+  records.reserve(outcomes.size());
+  for (const auto& o : outcomes) {
+    records.push_back({o.attempt, o.next, o.next_at, o.last_error,
+                       o.row.payload_is_new ? o.row.payload : std::optional<std::string>()});
+  }
+  if (auto s = store_.finish_attempts(records); !s) {
+    spdlog::error("{}: recording {} attempt result(s): {}", runtime_->config().state_db, outcomes.size(),
+                  s.error().message);
     return false;
   }
+  for (const auto& o : outcomes) log_recorded(o);
+  return true;
+}
+
+void Daemon::log_recorded(const Outcome& o) {
   metrics_.attempt(o.row, o.attempt, o.protocol);
   const auto& a = o.attempt;
   const auto& row = o.row;
@@ -608,7 +639,6 @@ bool Daemon::record(const Outcome& o) {
     spdlog::error("notification {} ({} -> {}) failed ({}): {}", row.id, row.notification, row.endpoint,
                   status_text, o.last_error);
   }
-  return true;
 }
 
 void Daemon::arm_record_retry() {
@@ -621,12 +651,8 @@ void Daemon::arm_record_retry() {
   record_timer_.async_wait([this](boost::system::error_code ec) {
     record_retry_armed_ = false;
     if (ec) return;
-    auto pending = std::move(pending_records_);
+    if (!record(pending_records_)) return arm_record_retry();
     pending_records_.clear();
-    for (auto& o : pending) {
-      if (!record(o)) pending_records_.push_back(std::move(o));
-    }
-    if (!pending_records_.empty()) return arm_record_retry();
     record_backoff_ = std::chrono::seconds(1);
     schedule_dispatch();
   });
@@ -634,7 +660,7 @@ void Daemon::arm_record_retry() {
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_) {
+      dispatch_scheduled_ || record_flush_posted_) {
     return;
   }
   auto next = store_.next_due_at();

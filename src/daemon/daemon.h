@@ -110,8 +110,10 @@ class Daemon {
     int64_t started_ms = 0;
     std::string protocol = "HTTP";
   };
-  // Writes and logs it; false when the database refused (e.g. full).
-  bool record(const Outcome& outcome);
+  // Writes them in one transaction and logs each; false when the database
+  // refused (e.g. full): then none is written.
+  bool record(const std::vector<Outcome>& outcomes);
+  void log_recorded(const Outcome& outcome);
   void arm_record_retry();
 
   void check_drained();
@@ -143,6 +145,8 @@ class Daemon {
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer record_timer_;
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
+  std::vector<Outcome> to_record_;  // finished in this turn of the loop
+  bool record_flush_posted_ = false;
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};

@@ -123,7 +123,16 @@ int CurlMultiDriver::on_timer(CURLM* /*multi*/, long timeout_ms, void* userp) {
       self->timer_.cancel();
       return 0;
     }
-    // Even 0 ms goes through the timer: curl forbids calling socket_action from inside its callbacks.
+    // Even 0 ms goes through the loop: curl forbids calling socket_action from inside its callbacks.
+    // A post costs less than re-arming the timer (which also queues the cancelled wait); a wait of
+    // an older deadline that still fires is told apart by its generation.
+    if (timeout_ms == 0) {
+      boost::asio::post(self->io_, [self, generation, alive = std::weak_ptr<char>(self->life_)] {
+        if (alive.expired() || generation != self->timer_generation_) return;
+        self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+      });
+      return 0;
+    }
     self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
     self->timer_.async_wait(
         [self, generation, alive = std::weak_ptr<char>(self->life_)](const boost::system::error_code& ec) {

@@ -10,7 +10,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -93,11 +93,22 @@ CREATE TABLE schedule_emissions (
   PRIMARY KEY (schedule, row_key, period)
 ) WITHOUT ROWID;
 )sql",
+    // 5: rendered payloads move to a table of their own, so that the state
+    // changes of a notification (claim, outcome) rewrite a small row.
+    R"sql(
+CREATE TABLE payloads (
+  notification_id INTEGER PRIMARY KEY,
+  payload         TEXT NOT NULL
+);
+INSERT INTO payloads (notification_id, payload) SELECT id, payload FROM notifications WHERE payload IS NOT NULL;
+UPDATE notifications SET payload = NULL WHERE payload IS NOT NULL;
+)sql",
 };
 
 constexpr const char* kNotificationColumns =
     "id, event_id, notification, endpoint, state, attempts, next_attempt_at, created_at, updated_at, "
-    "message_id, last_error, last_status, payload, rule, recipients";
+    "message_id, last_error, last_status, "
+    "(SELECT payload FROM payloads WHERE notification_id = notifications.id), rule, recipients";
 
 // An ordered notification is held back while an earlier one for the same
 // endpoint and entity is still owed (the partial index serves this).
@@ -420,55 +431,82 @@ Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
 }
 
 Status StateStore::save_payload(int64_t id, const std::string& payload) {
-  auto st = cached("UPDATE notifications SET payload = ?2 WHERE id = ?1");
+  auto st = cached("INSERT OR REPLACE INTO payloads (notification_id, payload) VALUES (?1, ?2)");
   if (!st) return st.error();
   return Lease(*st.value())->bind(1, id).bind(2, payload).run();
 }
 
 Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional<int64_t> next_attempt_at,
                                   const std::string& last_error) {
+  return finish_attempts({{a, next, next_attempt_at, last_error, std::nullopt}});
+}
+
+Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
+  if (records.empty()) return {};
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();
   auto prepared_ins = cached(
       "INSERT INTO attempts (notification_id, number, started_at, finished_at, outcome, http_status, error, "
       "response, error_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!prepared_ins) return prepared_ins.error();
-  Lease ins(*prepared_ins.value());
-  ins->bind(1, a.notification_id).bind(2, a.number).bind(3, a.started_at).bind(4, a.finished_at);
-  ins->bind(5, a.outcome).bind(6, a.http_status).bind(7, a.error).bind(8, a.response);
-  if (a.error_class.empty()) {
-    ins->bind_null(9);
-  } else {
-    ins->bind(9, a.error_class);
-  }
-  if (auto s = ins->run(); !s) return s;
   auto prepared_up = cached(
       "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), "
       "updated_at = ?5, last_error = ?6, last_status = ?7 WHERE id = ?1");
   if (!prepared_up) return prepared_up.error();
-  Lease up(*prepared_up.value());
-  up->bind(1, a.notification_id).bind(2, to_string(next)).bind(3, a.number).bind(4, next_attempt_at);
-  up->bind(5, a.finished_at);
-  if (last_error.empty()) {
-    up->bind_null(6);
-  } else {
-    up->bind(6, last_error);
+  auto prepared_payload =
+      cached("INSERT OR REPLACE INTO payloads (notification_id, payload) VALUES (?1, ?2)");
+  if (!prepared_payload) return prepared_payload.error();
+  for (const auto& r : records) {
+    const AttemptRow& a = r.attempt;
+    {
+      Lease ins(*prepared_ins.value());
+      ins->bind(1, a.notification_id).bind(2, a.number).bind(3, a.started_at).bind(4, a.finished_at);
+      ins->bind(5, a.outcome).bind(6, a.http_status).bind(7, a.error).bind(8, a.response);
+      if (a.error_class.empty()) {
+        ins->bind_null(9);
+      } else {
+        ins->bind(9, a.error_class);
+      }
+      if (auto s = ins->run(); !s) return s;
+    }
+    {
+      Lease up(*prepared_up.value());
+      up->bind(1, a.notification_id).bind(2, to_string(r.next)).bind(3, a.number).bind(4, r.next_attempt_at);
+      up->bind(5, a.finished_at);
+      if (r.last_error.empty()) {
+        up->bind_null(6);
+      } else {
+        up->bind(6, r.last_error);
+      }
+      up->bind(7, a.http_status);
+      if (auto s = up->run(); !s) return s;
+    }
+    if (r.payload) {
+      Lease pay(*prepared_payload.value());
+      if (auto s = pay->bind(1, a.notification_id).bind(2, *r.payload).run(); !s) return s;
+    }
   }
-  up->bind(7, a.http_status);
-  if (auto s = up->run(); !s) return s;
   return tx->commit();
 }
 
 Result<bool> StateStore::retry_now(int64_t id, int64_t now_ms) {
   // A failed or cancelled notification gets a fresh start; the payload is
   // dropped so a corrected mapping is rendered anew.
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto drop = db_.prepare(
+      "DELETE FROM payloads WHERE notification_id = ?1 AND "
+      "(SELECT state FROM notifications WHERE id = ?1) IN ('failed', 'cancelled')");
+  if (!drop) return drop.error();
+  if (auto s = drop->bind(1, id).run(); !s) return s.error();
   auto st = db_.prepare(
-      "UPDATE notifications SET state = 'pending', next_attempt_at = ?2, updated_at = ?2, "
-      "payload = CASE WHEN state IN ('failed', 'cancelled') THEN NULL ELSE payload END "
+      "UPDATE notifications SET state = 'pending', next_attempt_at = ?2, updated_at = ?2 "
       "WHERE id = ?1 AND state IN ('waiting', 'failed', 'cancelled', 'pending')");
   if (!st) return st.error();
   if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
-  return db_.changes() > 0;
+  bool changed = db_.changes() > 0;
+  if (auto s = tx->commit(); !s) return s.error();
+  return changed;
 }
 
 Result<bool> StateStore::cancel(int64_t id, int64_t now_ms) {
@@ -622,13 +660,24 @@ Result<int64_t> StateStore::replay(const IngestItem& item, int64_t now_ms) {
 
 Result<int64_t> StateStore::retry_failed(int64_t now_ms, std::optional<int64_t> since_ms,
                                          const std::optional<std::string>& endpoint) {
-  auto st = db_.prepare(
-      "UPDATE notifications SET state = 'pending', next_attempt_at = ?1, updated_at = ?1, payload = NULL "
-      "WHERE state = 'failed' AND (?2 IS NULL OR updated_at >= ?2) AND (?3 IS NULL OR endpoint = ?3)");
+  const char* matching =
+      "state = 'failed' AND (?2 IS NULL OR updated_at >= ?2) AND (?3 IS NULL OR endpoint = ?3)";
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto drop = db_.prepare(std::string("DELETE FROM payloads WHERE notification_id IN "
+                                      "(SELECT id FROM notifications WHERE ?1 IS NOT NULL AND ") +
+                          matching + ")");
+  if (!drop) return drop.error();
+  if (auto s = drop->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint).run(); !s) return s.error();
+  auto st = db_.prepare(std::string("UPDATE notifications SET state = 'pending', next_attempt_at = ?1, "
+                                    "updated_at = ?1 WHERE ") +
+                        matching);
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint);
   if (auto s = st->run(); !s) return s.error();
-  return static_cast<int64_t>(db_.changes());
+  auto changed = static_cast<int64_t>(db_.changes());
+  if (auto s = tx->commit(); !s) return s.error();
+  return changed;
 }
 
 Result<int64_t> StateStore::prune_delivered_before(int64_t before_ms) {
@@ -638,6 +687,8 @@ Result<int64_t> StateStore::prune_delivered_before(int64_t before_ms) {
       "SELECT id FROM notifications WHERE state IN ('delivered', 'cancelled') AND updated_at < " +
       std::to_string(before_ms);
   if (auto s = db_.exec("DELETE FROM attempts WHERE notification_id IN (" + doomed + ")"); !s)
+    return s.error();
+  if (auto s = db_.exec("DELETE FROM payloads WHERE notification_id IN (" + doomed + ")"); !s)
     return s.error();
   if (auto s = db_.exec("DELETE FROM notifications WHERE id IN (" + doomed + ")"); !s) return s.error();
   int64_t removed = db_.changes();

@@ -38,6 +38,7 @@ struct NotificationRow {
   std::optional<std::string> last_error;
   std::optional<int64_t> last_status;
   std::optional<std::string> payload;  // rendered message (JSON), stored at the first attempt
+  bool payload_is_new = false;         // in memory only: rendered by this attempt, not stored yet
   nlohmann::json rule;                 // Rule.* values: attribute, old, new, topic, level; null when none
   nlohmann::json recipients;           // [{identity, address, name}], null when none
 };
@@ -141,6 +142,16 @@ class StateStore {
   // Records an attempt and moves the notification to `next` in one transaction.
   Status finish_attempt(const AttemptRow& attempt, State next, std::optional<int64_t> next_attempt_at,
                         const std::string& last_error);
+  // The same for many attempts in one transaction (one commit for all that
+  // finished together): all are recorded, or none.
+  struct AttemptRecord {
+    AttemptRow attempt;
+    State next = State::Failed;
+    std::optional<int64_t> next_attempt_at;
+    std::string last_error;
+    std::optional<std::string> payload;  // the rendered message, kept for the next attempts
+  };
+  Status finish_attempts(const std::vector<AttemptRecord>& records);
 
   // Operator actions. They return false when the notification does not
   // exist or is in a state the action does not apply to.

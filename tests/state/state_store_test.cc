@@ -30,11 +30,11 @@ class StateStoreTest : public ::testing::Test {
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 4);
+  EXPECT_EQ(store_->schema_version(), 5);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 4);
+  EXPECT_EQ(again->schema_version(), 5);
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
@@ -49,15 +49,18 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
         "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN entity_key; "
         "ALTER TABLE notifications DROP COLUMN ordered; "
-        "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; "
+        "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
+        "UPDATE notifications SET payload = '{\"kept\":1}'; "
         "PRAGMA user_version = 1;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 4);
+  EXPECT_EQ(again->schema_version(), 5);
   auto rows = again->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
+  // Version 5 moved the payload to a table of its own.
+  EXPECT_EQ(rows[0].payload, "{\"kept\":1}");
 }
 
 TEST_F(StateStoreTest, RefusesADatabaseFromANewerHerald) {
@@ -205,6 +208,41 @@ TEST_F(StateStoreTest, RetryAndCancelApplyOnlyWhereTheyMakeSense) {
   EXPECT_TRUE(store_->cancel(row.id, 400).value());
   EXPECT_EQ(store_->get(row.id).value()->state, State::Cancelled);
   EXPECT_FALSE(store_->retry_now(9999, 1).value());
+}
+
+TEST_F(StateStoreTest, FinishAttemptsRecordsABatchWithTheRenderedPayloads) {
+  ASSERT_TRUE(
+      store_->ingest("s", 3, {item(1, {{"a", "e"}}), item(2, {{"a", "e"}}), item(3, {{"a", "e"}})}, 100));
+  auto rows = store_->claim_due(100, 3).value();
+  ASSERT_EQ(rows.size(), 3u);
+  std::vector<StateStore::AttemptRecord> batch;
+  batch.push_back(
+      {{rows[0].id, 1, 100, 110, "delivered", 200, "", "", ""}, State::Delivered, {}, "", "{\"n\":0}"});
+  batch.push_back({{rows[1].id, 1, 100, 120, "retry", 503, "HTTP 503", "", "http"},
+                   State::Waiting,
+                   1000,
+                   "HTTP 503",
+                   "{\"n\":1}"});
+  batch.push_back({{rows[2].id, 1, 100, 130, "failed", 404, "HTTP 404", "", "http"},
+                   State::Failed,
+                   {},
+                   "HTTP 404",
+                   std::nullopt});
+  ASSERT_TRUE(store_->finish_attempts(batch));
+  EXPECT_EQ(store_->get(rows[0].id).value()->state, State::Delivered);
+  EXPECT_EQ(store_->get(rows[2].id).value()->state, State::Failed);
+  EXPECT_FALSE(store_->get(rows[2].id).value()->payload);
+  // The waiting one comes back with the payload of its first attempt.
+  auto again = store_->claim_due(1000, 5).value();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].id, rows[1].id);
+  EXPECT_EQ(again[0].payload, "{\"n\":1}");
+  EXPECT_EQ(store_->attempts(rows[1].id).value().size(), 1u);
+  // A failed notification sent again is rendered anew.
+  ASSERT_TRUE(store_->finish_attempt({rows[1].id, 2, 1000, 1010, "failed", 400, "HTTP 400", "", "http"},
+                                     State::Failed, std::nullopt, "HTTP 400"));
+  EXPECT_EQ(store_->retry_failed(2000, std::nullopt, std::nullopt).value(), 2);
+  EXPECT_FALSE(store_->get(rows[1].id).value()->payload);
 }
 
 }  // namespace
