@@ -12,6 +12,15 @@ namespace herald::daemon {
 
 using namespace std::chrono_literals;
 
+namespace {
+// Attempt results written together: at most this many, after at most this long.
+constexpr size_t kRecordBatch = 256;
+constexpr auto kRecordDelay = 5ms;
+// Events kept in memory after ingest, so that their first attempts need not
+// read and parse them back from the state database.
+constexpr size_t kRecentEvents = 1024;
+}  // namespace
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -33,6 +42,7 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
       stop_timer_(io),
       reload_timer_(io),
       record_timer_(io),
+      flush_timer_(io),
       config_watcher_(io, [this] {
         // Editors write in several steps: wait for the burst to settle.
         reload_timer_.expires_after(300ms);
@@ -49,6 +59,7 @@ Daemon::~Daemon() {
   stop_timer_.cancel();
   reload_timer_.cancel();
   record_timer_.cancel();
+  flush_timer_.cancel();
   for (auto& [name, timer] : schedule_timers_) timer->cancel();
   config_watcher_.stop();
 }
@@ -171,6 +182,8 @@ void Daemon::maybe_finish_stop() {
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
+  record_timer_pending_ = false;
+  flush_timer_.cancel();
   for (auto& o : to_record_) pending_records_.push_back(std::move(o));
   to_record_.clear();
   size_t unrecorded = record(pending_records_) ? 0 : pending_records_.size();
@@ -237,6 +250,7 @@ void Daemon::ingest() {
   auto created = store_.ingest(runtime_->outbox().source(), last_id, items, now_ms());
   if (!created) return retry_later(cfg.state_db + ": ingest: " + created.error().message);
   cursor_ = last_id;
+  remember_events(items);
   auto rejected =
       std::count_if(items.begin(), items.end(), [](auto& i) { return !i.rejected_reason.empty(); });
   metrics_.ingested(items.size() - rejected, rejected, created.value());
@@ -261,6 +275,10 @@ void Daemon::dispatch() {
   dispatch_scheduled_ = false;
   if (stopping_) return;
   int capacity = runtime_->config().max_in_flight - static_cast<int>(in_flight_);
+  // Under load, claim in batches: while most of the window is in flight,
+  // the attempts that finish call again. One claim per free slot would cost
+  // a transaction per notification.
+  if (in_flight_ > 0 && capacity < std::max(1, runtime_->config().max_in_flight / 4)) return;
   // Endpoints with their own max_in_flight are claimed one by one, up to
   // their room; the others together with what is left.
   std::vector<std::string> capped;
@@ -336,9 +354,27 @@ void Daemon::arm_dispatch_timer() {
   });
 }
 
+void Daemon::remember_events(const std::vector<state::IngestItem>& items) {
+  for (const auto& item : items) {
+    if (item.targets.empty() || !item.rejected_reason.empty()) continue;
+    if (recent_events_.emplace(item.event.id, std::make_shared<const Event>(item.event)).second)
+      recent_order_.push_back(item.event.id);
+  }
+  while (recent_order_.size() > kRecentEvents) {
+    recent_events_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+}
+
+Result<std::optional<Event>> Daemon::event_of(int64_t event_id) {
+  if (auto it = recent_events_.find(event_id); it != recent_events_.end())
+    return std::optional<Event>(*it->second);
+  return store_.event(event_id);
+}
+
 void Daemon::start_attempt(state::NotificationRow row) {
   int64_t started = now_ms();
-  auto event = store_.event(row.event_id);
+  auto event = event_of(row.event_id);
   if (!event || !event.value()) {
     finish(row, started,
            {HERALD_OUTCOME_FAILED, "event " + std::to_string(row.event_id) + " is missing", "state"});
@@ -369,9 +405,8 @@ void Daemon::start_attempt(state::NotificationRow row) {
       return finish(row, started, {outcome, "render: " + r.error().message, "render"});
     }
     rendered = std::move(r.value());
-    // Stored with the attempt's outcome, in the same transaction.
-    row.payload = rendered.to_json().dump();
-    row.payload_is_new = true;
+    // Kept for the next attempts if this one ends waiting (see finish()).
+    fresh_renders_[row.id] = std::make_shared<const delivery::Rendered>(rendered);
   }
 
   auto message = std::make_shared<delivery::Message>(
@@ -578,13 +613,40 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
       next = state::State::Failed;
       break;
   }
-  to_record_.push_back(
-      {row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol});
-  // Everything that finishes in this turn of the loop is written by one
-  // transaction, posted before the dispatch that after_attempt() asks for.
-  if (record_flush_posted_) return;
-  record_flush_posted_ = true;
-  boost::asio::post(io_, [this] {
+  // A retry sends what the first attempt rendered, so the payload is stored
+  // when one is due; delivered and failed notifications do without.
+  std::optional<std::string> payload;
+  if (auto it = fresh_renders_.find(row.id); it != fresh_renders_.end()) {
+    if (next == state::State::Waiting) payload = it->second->to_json().dump();
+    fresh_renders_.erase(it);
+  }
+  to_record_.push_back({row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol,
+                        std::move(payload)});
+  // Results are written in batches: one transaction for everything that
+  // finished within a few milliseconds (a commit per result would cap the
+  // rate). The notification went out already, so this delays no delivery.
+  if (to_record_.size() >= kRecordBatch) {
+    record_timer_pending_ = false;
+    flush_timer_.cancel();
+    if (record_flush_posted_) return;
+    record_flush_posted_ = true;
+    boost::asio::post(io_, [this] { flush_records(); });
+    return;
+  }
+  if (record_flush_posted_ || record_timer_pending_) return;
+  record_timer_pending_ = true;
+  flush_timer_.expires_after(kRecordDelay);
+  flush_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !record_timer_pending_) return;
+    record_timer_pending_ = false;
+    if (record_flush_posted_) return;
+    record_flush_posted_ = true;
+    flush_records();
+  });
+}
+
+void Daemon::flush_records() {
+  {
     record_flush_posted_ = false;
     auto batch = std::move(to_record_);
     to_record_.clear();
@@ -602,7 +664,7 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
     } else {
       schedule_dispatch();
     }
-  });
+  }
 }
 
 bool Daemon::record(const std::vector<Outcome>& outcomes) {
@@ -610,8 +672,7 @@ bool Daemon::record(const std::vector<Outcome>& outcomes) {
   std::vector<state::StateStore::AttemptRecord> records;
   records.reserve(outcomes.size());
   for (const auto& o : outcomes) {
-    records.push_back({o.attempt, o.next, o.next_at, o.last_error,
-                       o.row.payload_is_new ? o.row.payload : std::optional<std::string>()});
+    records.push_back({o.attempt, o.next, o.next_at, o.last_error, o.payload});
   }
   if (auto s = store_.finish_attempts(records); !s) {
     spdlog::error("{}: recording {} attempt result(s): {}", runtime_->config().state_db, outcomes.size(),
@@ -660,7 +721,7 @@ void Daemon::arm_record_retry() {
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_ || record_flush_posted_) {
+      dispatch_scheduled_ || record_flush_posted_ || record_timer_pending_) {
     return;
   }
   auto next = store_.next_due_at();

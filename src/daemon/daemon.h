@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -109,11 +111,16 @@ class Daemon {
     std::string last_error;
     int64_t started_ms = 0;
     std::string protocol = "HTTP";
+    std::optional<std::string> payload;  // rendered by this attempt, stored for the next ones
   };
   // Writes them in one transaction and logs each; false when the database
   // refused (e.g. full): then none is written.
   bool record(const std::vector<Outcome>& outcomes);
   void log_recorded(const Outcome& outcome);
+  void flush_records();
+  void remember_events(const std::vector<state::IngestItem>& items);
+  // From the recent ones, or else the state database.
+  Result<std::optional<Event>> event_of(int64_t event_id);
   void arm_record_retry();
 
   void check_drained();
@@ -144,9 +151,15 @@ class Daemon {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer record_timer_;
+  boost::asio::steady_timer flush_timer_;  // writes the results of attempts in batches
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
   std::vector<Outcome> to_record_;  // finished in this turn of the loop
   bool record_flush_posted_ = false;
+  bool record_timer_pending_ = false;
+  // Messages rendered by the attempts in flight, by notification id.
+  std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
+  std::unordered_map<int64_t, std::shared_ptr<const Event>> recent_events_;
+  std::deque<int64_t> recent_order_;      // oldest first
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};

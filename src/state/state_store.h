@@ -38,7 +38,6 @@ struct NotificationRow {
   std::optional<std::string> last_error;
   std::optional<int64_t> last_status;
   std::optional<std::string> payload;  // rendered message (JSON), stored at the first attempt
-  bool payload_is_new = false;         // in memory only: rendered by this attempt, not stored yet
   nlohmann::json rule;                 // Rule.* values: attribute, old, new, topic, level; null when none
   nlohmann::json recipients;           // [{identity, address, name}], null when none
 };
