@@ -361,12 +361,7 @@ class Bench {
   }
 
   static int64_t count_delivered(const std::string& state_db) {
-    auto db = db::Database::open(state_db, db::Database::Mode::ReadOnly);
-    if (!db) return -1;
-    auto st = db->prepare("SELECT COUNT(*) FROM notifications WHERE state = 'delivered'");
-    if (!st) return -1;
-    auto row = st->step();
-    return row && *row ? st->column_int(0) : -1;
+    return test::query_int(state_db, "SELECT COUNT(*) FROM notifications WHERE state = 'delivered'");
   }
 
   // "$msec $request_uri" lines of nginx's timed log under `prefix`: id -> time in unix microseconds.

@@ -23,12 +23,7 @@ int64_t now_ms() {
 }
 
 int64_t delivered(const std::string& state_db) {
-  auto db = db::Database::open(state_db, db::Database::Mode::ReadOnly);
-  if (!db) return -1;
-  auto st = db->prepare("SELECT COUNT(*) FROM notifications WHERE state = 'delivered'");
-  if (!st) return -1;
-  auto row = st->step();
-  return row && *row ? st->column_int(0) : -1;
+  return test::query_int(state_db, "SELECT COUNT(*) FROM notifications WHERE state = 'delivered'");
 }
 
 // `due` notifications due now, `later` more waiting for tomorrow; returns

@@ -22,14 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int64_t scalar(const std::string& db_path, const std::string& sql) {
-  auto db = db::Database::open(db_path, db::Database::Mode::ReadOnly);
-  if (!db) return -1;
-  auto st = db->prepare(sql);
-  if (!st) return -1;
-  auto row = st->step();
-  return row && *row ? st->column_int(0) : -1;
-}
+int64_t scalar(const std::string& db_path, const std::string& sql) { return test::query_int(db_path, sql); }
 
 TEST(CrashSafety, RandomKillNineLosesNothingAndDuplicatesOnlyWhatWasInFlight) {
   constexpr int kEvents = 300;

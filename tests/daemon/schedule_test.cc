@@ -100,15 +100,10 @@ class ScheduleDelivery : public ::testing::Test {
     return out;
   }
 
-  // Events in the state database, by name.
+  // Scheduled events in the state database, by name.
   int64_t events_named(const std::string& name) {
-    auto db = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadOnly);
-    if (!db) return -1;
-    auto st = db->prepare("SELECT COUNT(*) FROM events WHERE name = ?1 AND id < 0");
-    if (!st) return -1;
-    st->bind(1, name);
-    auto row = st->step();
-    return row && *row ? st->column_int(0) : -1;
+    return test::query_int(dir_.file("state.db"),
+                           "SELECT COUNT(*) FROM events WHERE id < 0 AND name = '" + name + "'");
   }
 
   test::TempDir dir_;

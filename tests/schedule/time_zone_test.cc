@@ -7,25 +7,12 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include "support/unix_time.h"
 
 namespace herald::schedule {
 namespace {
 
-// "2026-03-29T01:00:00Z" as unix seconds, through libc rather than the code
-// under test.
-int64_t utc(const char* iso) {
-  struct tm tm = {};
-  char zulu = 0;
-  if (std::sscanf(iso, "%d-%d-%dT%d:%d:%d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &zulu) != 7 ||
-      zulu != 'Z') {
-    ADD_FAILURE() << "bad test time " << iso;
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return timegm(&tm);
-}
+int64_t utc(const char* iso) { return test::unix_seconds(iso); }
 
 TimeZone zone(const char* name) {
   Result<TimeZone> z = TimeZone::locate(name);

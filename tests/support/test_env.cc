@@ -78,4 +78,13 @@ ProcessResult run_process(const std::string& command_line, int timeout_seconds) 
   return result;
 }
 
+int64_t query_int(const std::string& db_path, const std::string& sql) {
+  auto db = db::Database::open(db_path, db::Database::Mode::ReadOnly);
+  if (!db) return -1;
+  auto st = db->prepare(sql);
+  if (!st) return -1;
+  auto row = st->step();
+  return row && *row ? st->column_int(0) : -1;
+}
+
 }  // namespace herald::test

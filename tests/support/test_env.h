@@ -2,6 +2,7 @@
 // database with an outbox, and running the real programs.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace herald::test {
@@ -29,6 +30,10 @@ void create_producer_db(const std::string& path);
 long long append_event(const std::string& db_path, const std::string& entity, const std::string& action,
                        const std::string& name, const std::string& keys_json,
                        const std::string& old_json = "", const std::string& new_json = "");
+
+// The first column of the first row of a query (e.g. a COUNT(*)) on a
+// database opened read-only; -1 when it cannot be read.
+int64_t query_int(const std::string& db_path, const std::string& sql);
 
 struct ProcessResult {
   int exit_code = -1;
