@@ -1,8 +1,9 @@
 // The state database's claim-and-mark cycle, as heraldd runs it at full
 // throughput: claim a batch of due notifications (StateStore::claim_due),
-// then record each one's attempt as delivered (StateStore::finish_attempt,
-// one transaction each). Against a real file, WAL, with synchronous FULL
-// (the default) and NORMAL.
+// then record the attempts as delivered, all of the batch in one transaction
+// (StateStore::finish_attempts), as heraldd writes the results that finish
+// together. Against a real file, WAL, with synchronous FULL (the default)
+// and NORMAL.
 //
 //   build/bench/herald_bench_state [--benchmark_filter=...]
 //
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "db/sqlite.h"
 #include "state/state_store.h"
@@ -92,6 +94,7 @@ void BM_ClaimAndFinish(benchmark::State& state) {
       }
       continue;
     }
+    std::vector<StateStore::AttemptRecord> results;
     for (const auto& row : rows.value()) {
       AttemptRow a;
       a.notification_id = row.id;
@@ -99,10 +102,11 @@ void BM_ClaimAndFinish(benchmark::State& state) {
       a.started_at = a.finished_at = now_ms();
       a.outcome = "delivered";
       a.http_status = 200;
-      if (auto s = store->finish_attempt(a, State::Delivered, std::nullopt, ""); !s) {
-        state.SkipWithError(s.error().message.c_str());
-        break;
-      }
+      results.push_back({a, State::Delivered, std::nullopt, "", std::nullopt});
+    }
+    if (auto s = store->finish_attempts(results); !s) {
+      state.SkipWithError(s.error().message.c_str());
+      break;
     }
     done += static_cast<int64_t>(rows->size());
   }
