@@ -182,7 +182,7 @@ void Daemon::maybe_finish_stop() {
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
-  record_timer_pending_ = false;
+  flush_armed_ = false;
   flush_timer_.cancel();
   for (auto& o : to_record_) pending_records_.push_back(std::move(o));
   to_record_.clear();
@@ -366,10 +366,12 @@ void Daemon::remember_events(const std::vector<state::IngestItem>& items) {
   }
 }
 
-Result<std::optional<Event>> Daemon::event_of(int64_t event_id) {
-  if (auto it = recent_events_.find(event_id); it != recent_events_.end())
-    return std::optional<Event>(*it->second);
-  return store_.event(event_id);
+Result<std::shared_ptr<const Event>> Daemon::event_of(int64_t event_id) {
+  if (auto it = recent_events_.find(event_id); it != recent_events_.end()) return it->second;
+  auto stored = store_.event(event_id);
+  if (!stored) return stored.error();
+  if (!stored.value()) return std::shared_ptr<const Event>();
+  return std::make_shared<const Event>(std::move(*stored.value()));
 }
 
 void Daemon::start_attempt(state::NotificationRow row) {
@@ -625,45 +627,33 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
   // Results are written in batches: one transaction for everything that
   // finished within a few milliseconds (a commit per result would cap the
   // rate). The notification went out already, so this delays no delivery.
-  if (to_record_.size() >= kRecordBatch) {
-    record_timer_pending_ = false;
-    flush_timer_.cancel();
-    if (record_flush_posted_) return;
-    record_flush_posted_ = true;
-    boost::asio::post(io_, [this] { flush_records(); });
-    return;
-  }
-  if (record_flush_posted_ || record_timer_pending_) return;
-  record_timer_pending_ = true;
-  flush_timer_.expires_after(kRecordDelay);
+  // A full batch is written at once (the 0 ms wait replaces a pending one).
+  const bool full = to_record_.size() >= kRecordBatch;
+  if (flush_armed_ && !full) return;
+  flush_armed_ = true;
+  flush_timer_.expires_after(full ? 0ms : kRecordDelay);
   flush_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || !record_timer_pending_) return;
-    record_timer_pending_ = false;
-    if (record_flush_posted_) return;
-    record_flush_posted_ = true;
-    flush_records();
+    if (!ec) flush_records();
   });
 }
 
 void Daemon::flush_records() {
-  {
-    record_flush_posted_ = false;
-    auto batch = std::move(to_record_);
-    to_record_.clear();
-    if (!record(batch)) {
-      // The notifications stay in_flight in the database, so nothing sends
-      // them again meanwhile; the results wait in memory and are written as
-      // soon as the database takes them (after a restart: sent again, a
-      // duplicate at worst).
-      for (auto& o : batch) pending_records_.push_back(std::move(o));
-      arm_record_retry();
-    }
-    // The next due time may have changed (a retry is now waiting).
-    if (stopping_) {
-      maybe_finish_stop();
-    } else {
-      schedule_dispatch();
-    }
+  flush_armed_ = false;
+  auto batch = std::move(to_record_);
+  to_record_.clear();
+  if (!record(batch)) {
+    // The notifications stay in_flight in the database, so nothing sends
+    // them again meanwhile; the results wait in memory and are written as
+    // soon as the database takes them (after a restart: sent again, a
+    // duplicate at worst).
+    for (auto& o : batch) pending_records_.push_back(std::move(o));
+    arm_record_retry();
+  }
+  // The next due time may have changed (a retry is now waiting).
+  if (stopping_) {
+    maybe_finish_stop();
+  } else {
+    schedule_dispatch();
   }
 }
 
@@ -721,7 +711,7 @@ void Daemon::arm_record_retry() {
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_ || record_flush_posted_ || record_timer_pending_) {
+      dispatch_scheduled_ || flush_armed_) {
     return;
   }
   auto next = store_.next_due_at();

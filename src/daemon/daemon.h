@@ -120,7 +120,8 @@ class Daemon {
   void flush_records();
   void remember_events(const std::vector<state::IngestItem>& items);
   // From the recent ones, or else the state database.
-  Result<std::optional<Event>> event_of(int64_t event_id);
+  // Null when the event is in neither.
+  Result<std::shared_ptr<const Event>> event_of(int64_t event_id);
   void arm_record_retry();
 
   void check_drained();
@@ -154,8 +155,7 @@ class Daemon {
   boost::asio::steady_timer flush_timer_;  // writes the results of attempts in batches
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
   std::vector<Outcome> to_record_;  // finished in this turn of the loop
-  bool record_flush_posted_ = false;
-  bool record_timer_pending_ = false;
+  bool flush_armed_ = false;        // flush_timer_ will write to_record_
   // Messages rendered by the attempts in flight, by notification id.
   std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
   std::unordered_map<int64_t, std::shared_ptr<const Event>> recent_events_;

@@ -430,12 +430,6 @@ Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
   return n;
 }
 
-Status StateStore::save_payload(int64_t id, const std::string& payload) {
-  auto st = cached("INSERT OR REPLACE INTO payloads (notification_id, payload) VALUES (?1, ?2)");
-  if (!st) return st.error();
-  return Lease(*st.value())->bind(1, id).bind(2, payload).run();
-}
-
 Status StateStore::finish_attempt(const AttemptRow& a, State next, std::optional<int64_t> next_attempt_at,
                                   const std::string& last_error) {
   return finish_attempts({{a, next, next_attempt_at, last_error, std::nullopt}});

@@ -137,7 +137,6 @@ class StateStore {
   // (their interrupted attempt is recorded). Returns how many.
   Result<int64_t> recover_in_flight(int64_t now_ms);
 
-  Status save_payload(int64_t id, const std::string& payload);
   // Records an attempt and moves the notification to `next` in one transaction.
   Status finish_attempt(const AttemptRow& attempt, State next, std::optional<int64_t> next_attempt_at,
                         const std::string& last_error);
@@ -204,8 +203,8 @@ class StateStore {
   Status migrate();
   Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms);
 
-  // A statement prepared once per SQL text and kept: claim_due, finish_attempt,
-  // save_payload, event and next_due_at run for every notification. Callers
+  // A statement prepared once per SQL text and kept: claim_due,
+  // finish_attempts, event and next_due_at run for every notification. Callers
   // hold it through a lease that resets it, so no read stays open.
   Result<db::Statement*> cached(const std::string& sql);
 

@@ -211,9 +211,8 @@ TEST_F(StateStoreTest, RetryAndCancelApplyOnlyWhereTheyMakeSense) {
   ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
   auto row = store_->claim_due(100, 1).value().at(0);
   EXPECT_FALSE(store_->cancel(row.id, 200).value());  // in flight
-  ASSERT_TRUE(store_->save_payload(row.id, "{}"));
-  ASSERT_TRUE(store_->finish_attempt({row.id, 1, 100, 110, "failed", 404, "HTTP 404", "", "http"},
-                                     State::Failed, std::nullopt, "HTTP 404"));
+  ASSERT_TRUE(store_->finish_attempts(
+      {{{row.id, 1, 100, 110, "failed", 404, "HTTP 404", "", "http"}, State::Failed, {}, "HTTP 404", "{}"}}));
   EXPECT_TRUE(store_->retry_now(row.id, 300).value());
   auto got = store_->get(row.id).value();
   EXPECT_EQ(got->state, State::Pending);
