@@ -170,6 +170,16 @@ std::string new_message_id() {
   return buf;
 }
 
+// Moves a cursor (an outbox's last id, or the schedules' id counter) within
+// the caller's transaction.
+Status write_cursor(db::Database& db, const std::string& source, int64_t id) {
+  auto st = db.prepare(
+      "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
+      "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
+  if (!st) return st.error();
+  return st->bind(1, source).bind(2, id).run();
+}
+
 std::optional<std::string> json_or_null(const nlohmann::json& j) {
   if (j.is_null()) return std::nullopt;
   return j.dump();
@@ -323,11 +333,7 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
   if (!tx) return tx.error();
   auto created = insert_items(items, now_ms);
   if (!created) return created.error();
-  auto cur = db_.prepare(
-      "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
-      "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
-  if (!cur) return cur.error();
-  if (auto s = cur->bind(1, source).bind(2, new_cursor).run(); !s) return s.error();
+  if (auto s = write_cursor(db_, source, new_cursor); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
   return created.value();
 }
@@ -754,11 +760,7 @@ Result<StateStore::EmitCount> StateStore::emit_scheduled(const std::string& sche
     auto created = insert_items(fresh, now_ms);
     if (!created) return created.error();
     count.notifications = created.value();
-    auto cur = db_.prepare(
-        "INSERT INTO cursors (source, last_id) VALUES (?1, ?2) "
-        "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id");
-    if (!cur) return cur.error();
-    if (auto r = cur->bind(1, kScheduleIds).bind(2, next_id + 1).run(); !r) return r.error();
+    if (auto r = write_cursor(db_, kScheduleIds, next_id + 1); !r) return r.error();
   }
   if (auto r = tx->commit(); !r) return r.error();
   return count;
