@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libboost-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libtomlplusplus-dev
-  liblua5.4-dev libsystemd-dev libhowardhinnant-date-dev tzdata
+  liblua5.4-dev libsystemd-dev libhowardhinnant-date-dev tzdata libmimalloc-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light python3 python3-aiosmtpd openssl curl
   clang-format

@@ -28,7 +28,7 @@ int64_t now_ms() {
 }
 
 Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, state::StateStore store,
-               DaemonOptions options)
+               state::StateStore work_store, DaemonOptions options)
     : io_(io),
       runtime_(std::move(runtime)),
       store_(std::move(store)),
@@ -49,7 +49,9 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
         reload_timer_.async_wait([this](boost::system::error_code ec) {
           if (!ec) (void)reload();
         });
-      }) {}
+      }) {
+  worker_ = std::make_unique<state::StateWorker>(io, std::move(work_store));
+}
 
 Daemon::~Daemon() {
   stopping_ = true;
@@ -89,6 +91,10 @@ Status Daemon::reload() {
   if (auto s = store_.limit_size(next->config().state_db_max_bytes); !s) {
     spdlog::error("{}: state_db_max_size: {}", next->config().state_db, s.error().message);
   }
+  worker_->post([max = next->config().state_db_max_bytes](state::StateStore& s) { return s.limit_size(max); },
+                [path = next->config().state_db](Status s) {
+                  if (!s) spdlog::error("{}: state_db_max_size: {}", path, s.error().message);
+                });
   runtime_ = std::move(next);
   ++reloads_;
   if (config_watched_) watch_configuration();
@@ -121,15 +127,25 @@ Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, cons
                                                DaemonOptions options) {
   auto rt = Runtime::load(config_path);
   if (!rt) return rt.error();
-  auto store = state::StateStore::open(rt.value()->config().state_db);
-  if (!store) return Error{rt.value()->config().state_db + ": " + store.error().message};
-  if (auto s = store->limit_size(rt.value()->config().state_db_max_bytes); !s) {
-    return Error{rt.value()->config().state_db + ": " + s.error().message};
-  }
-  if (auto s = store->set_synchronous(rt.value()->config().state_synchronous_full); !s) {
-    return Error{rt.value()->config().state_db + ": " + s.error().message};
-  }
-  return std::make_unique<Daemon>(io, std::move(rt.value()), std::move(store.value()), options);
+  const config::Config& cfg = rt.value()->config();
+  auto open = [&]() -> Result<state::StateStore> {
+    auto store = state::StateStore::open(cfg.state_db);
+    if (!store) return store.error();
+    if (auto s = store->limit_size(cfg.state_db_max_bytes); !s) return s.error();
+    if (auto s = store->set_synchronous(cfg.state_synchronous_full); !s) return s.error();
+    return store;
+  };
+  auto store = open();
+  if (!store) return Error{cfg.state_db + ": " + store.error().message};
+  auto work_store = open();
+  if (!work_store) return Error{cfg.state_db + ": " + work_store.error().message};
+  // The worker's connection writes nearly everything: its commits wake the
+  // checkpointer. The loop's own commits (schedules, start) leave it be.
+  if (auto s = work_store->checkpoint_in_background(); !s)
+    return Error{cfg.state_db + ": " + s.error().message};
+  if (auto s = store->no_auto_checkpoint(); !s) return Error{cfg.state_db + ": " + s.error().message};
+  return std::make_unique<Daemon>(io, std::move(rt.value()), std::move(store.value()),
+                                  std::move(work_store.value()), options);
 }
 
 Status Daemon::start() {
@@ -179,6 +195,8 @@ void Daemon::stop(std::function<void()> done) {
 void Daemon::maybe_finish_stop() {
   if (!stopping_ || !on_stopped_) return;
   if (in_flight_ > 0 && stop_timer_.expiry() > std::chrono::steady_clock::now()) return;
+  // Jobs on the worker report back first (each calls again when it does).
+  if (ingest_running_ || claiming_ || records_running_ > 0) return;
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
@@ -200,29 +218,57 @@ void Daemon::maybe_finish_stop() {
 void Daemon::schedule_ingest() {
   // While backing off, file events and the poll timer do not cut the wait short.
   if (ingest_scheduled_ || stopping_ || ingest_backing_off_) return;
+  if (ingest_running_) {
+    ingest_again_ = true;
+    return;
+  }
   ingest_scheduled_ = true;
   boost::asio::post(io_, [this] { ingest(); });
+}
+
+bool Daemon::ingest_far_ahead() const {
+  return dispatch_saturated_ && cursor_ - newest_claimed_event_ > static_cast<int64_t>(kRecentEvents / 2);
 }
 
 void Daemon::ingest() {
   ingest_scheduled_ = false;
   if (stopping_) return;
+  // Claims that come back short (nothing due, endpoints at capacity, entities
+  // waiting in order) clear dispatch_saturated_, so this never holds events
+  // back from an idle dispatcher.
+  if (ingest_far_ahead()) {
+    ingest_paused_ = true;
+    return;
+  }
+  // Read and parsed on the worker, through a connection of its own, so
+  // that the loop only matches rules.
   const auto& cfg = runtime_->config();
-  auto rows = runtime_->outbox().read_after(cursor_, cfg.batch_size);
-  // A locked producer or a full state database: back off (1 s doubling to
-  // 30 s); the rows stay in the outbox meanwhile.
-  auto retry_later = [this](const std::string& what) {
-    spdlog::error("{}; retrying in {} s", what, ingest_backoff_.count());
-    retry_ingest_timer_.expires_after(ingest_backoff_);
-    ingest_backoff_ = std::min<std::chrono::seconds>(ingest_backoff_ * 2, std::chrono::seconds(30));
-    ingest_backing_off_ = true;
-    retry_ingest_timer_.async_wait([this](boost::system::error_code ec) {
-      ingest_backing_off_ = false;
-      if (!ec) schedule_ingest();
-    });
-  };
-  if (!rows) return retry_later(rows.error().message);
+  ingest_running_ = true;
+  worker_->post(
+      [reader = work_reader_, db = cfg.outbox_db, table = cfg.outbox_table, after = cursor_,
+       limit = cfg.batch_size](state::StateStore&) -> Result<std::vector<outbox::OutboxRow>> {
+        if (!reader->reader || reader->table != table) {
+          auto opened = outbox::OutboxReader::open(db, table);
+          if (!opened) return opened.error();
+          reader->reader.emplace(std::move(opened.value()));
+          reader->table = table;
+        }
+        return reader->reader->read_after(after, limit);
+      },
+      [this](Result<std::vector<outbox::OutboxRow>> rows) {
+        ingest_running_ = false;
+        if (stopping_) return maybe_finish_stop();
+        ingest_rows(std::move(rows));
+      });
+}
+
+void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
+  const auto& cfg = runtime_->config();
+  if (!rows) return ingest_later(rows.error().message);
   if (rows->empty()) {
+    const bool again = ingest_again_;
+    ingest_again_ = false;
+    if (again) return schedule_ingest();
     ingest_caught_up_ = true;
     check_drained();
     return;
@@ -242,27 +288,54 @@ void Daemon::ingest() {
     auto targets = targets_for(*runtime_, item.event, warnings);
     for (const auto& w : warnings) spdlog::warn("{}", w);
     // A busy producer database clears by itself: ingest this batch again later.
-    if (!targets) return retry_later(targets.error().message);
+    if (!targets) return ingest_later(targets.error().message);
     item.targets = std::move(targets.value());
     items.push_back(std::move(item));
   }
-  int64_t last_id = items.back().event.id;
-  auto created = store_.ingest(runtime_->outbox().source(), last_id, items, now_ms());
-  if (!created) return retry_later(cfg.state_db + ": ingest: " + created.error().message);
-  cursor_ = last_id;
-  remember_events(items);
-  auto rejected =
-      std::count_if(items.begin(), items.end(), [](auto& i) { return !i.rejected_reason.empty(); });
-  metrics_.ingested(items.size() - rejected, rejected, created.value());
-  ingest_backoff_ = std::chrono::seconds(1);
-  spdlog::debug("ingested outbox rows up to id {}: {} notification(s)", last_id, created.value());
-  if (created.value() > 0) schedule_dispatch();
-  if (static_cast<int>(rows->size()) == cfg.batch_size) {
-    schedule_ingest();
-  } else {
-    ingest_caught_up_ = true;
-    check_drained();
-  }
+  const int64_t last_id = items.back().event.id;
+  const bool full_batch = static_cast<int>(rows->size()) == cfg.batch_size;
+  // The transaction runs on the worker; the rows stay in the outbox until
+  // it commits the new cursor with them.
+  auto batch = std::make_shared<std::vector<state::IngestItem>>(std::move(items));
+  ingest_running_ = true;
+  worker_->post(
+      [source = runtime_->outbox().source(), last_id, batch, now = now_ms()](state::StateStore& store) {
+        return store.ingest(source, last_id, *batch, now);
+      },
+      [this, last_id, batch, full_batch](Result<int64_t> created) {
+        ingest_running_ = false;
+        if (stopping_) return maybe_finish_stop();
+        if (!created)
+          return ingest_later(runtime_->config().state_db + ": ingest: " + created.error().message);
+        cursor_ = last_id;
+        remember_events(*batch);
+        auto rejected =
+            std::count_if(batch->begin(), batch->end(), [](auto& i) { return !i.rejected_reason.empty(); });
+        metrics_.ingested(batch->size() - rejected, rejected, created.value());
+        ingest_backoff_ = std::chrono::seconds(1);
+        spdlog::debug("ingested outbox rows up to id {}: {} notification(s)", last_id, created.value());
+        if (created.value() > 0) schedule_dispatch();
+        const bool again = full_batch || ingest_again_;
+        ingest_again_ = false;
+        if (again) {
+          schedule_ingest();
+        } else {
+          ingest_caught_up_ = true;
+          check_drained();
+        }
+      });
+}
+
+void Daemon::ingest_later(const std::string& what) {
+  spdlog::error("{}; retrying in {} s", what, ingest_backoff_.count());
+  retry_ingest_timer_.expires_after(ingest_backoff_);
+  ingest_backoff_ = std::min<std::chrono::seconds>(ingest_backoff_ * 2, std::chrono::seconds(30));
+  ingest_backing_off_ = true;
+  ingest_again_ = false;
+  retry_ingest_timer_.async_wait([this](boost::system::error_code ec) {
+    ingest_backing_off_ = false;
+    if (!ec) schedule_ingest();
+  });
 }
 
 void Daemon::schedule_dispatch() {
@@ -274,11 +347,16 @@ void Daemon::schedule_dispatch() {
 void Daemon::dispatch() {
   dispatch_scheduled_ = false;
   if (stopping_) return;
+  if (claiming_) {
+    dispatch_again_ = true;
+    return;
+  }
   int capacity = runtime_->config().max_in_flight - static_cast<int>(in_flight_);
   // Under load, claim in batches: while most of the window is in flight,
   // the attempts that finish call again. One claim per free slot would cost
   // a transaction per notification.
   if (in_flight_ > 0 && capacity < std::max(1, runtime_->config().max_in_flight / 4)) return;
+  if (capacity <= 0) return;
   // Endpoints with their own max_in_flight are claimed one by one, up to
   // their room; the others together with what is left.
   std::vector<std::string> capped;
@@ -289,39 +367,67 @@ void Daemon::dispatch() {
     int left = ep.max_in_flight - static_cast<int>(busy_[name]);
     if (left > 0) room.emplace_back(name, left);
   }
-  bool claim_failed = false;
-  auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
-    auto rows = store_.claim_due(now_ms(), limit, filter);
-    if (!rows) {
-      spdlog::error("{}: claiming due notifications: {}; trying again in 1 s", runtime_->config().state_db,
-                    rows.error().message);
-      claim_failed = true;
-      return;
-    }
-    capacity -= static_cast<int>(rows->size());
-    for (auto& row : rows.value()) {
-      ++busy_[row.endpoint];
-      start_attempt(std::move(row));
-    }
-  };
-  for (const auto& [name, left] : room) {
-    if (capacity <= 0) break;
-    state::StateStore::EndpointFilter only;
-    only.endpoint = name;
-    claim(std::min(left, capacity), only);
+  claiming_ = true;
+  worker_->post(
+      [capacity, capped = std::move(capped), room = std::move(room),
+       now = now_ms()](state::StateStore& store) {
+        Claimed out;
+        int left = capacity;
+        auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
+          auto rows = store.claim_due(now, limit, filter);
+          if (!rows) {
+            out.error = rows.error().message;
+            return false;
+          }
+          left -= static_cast<int>(rows->size());
+          if (!filter.endpoint) out.saturated = static_cast<int>(rows->size()) == limit;
+          for (auto& r : rows.value()) out.rows.push_back(std::move(r));
+          return true;
+        };
+        for (const auto& [name, limit] : room) {
+          if (left <= 0) break;
+          state::StateStore::EndpointFilter only;
+          only.endpoint = name;
+          if (!claim(std::min(limit, left), only)) return out;
+        }
+        if (left > 0) {
+          state::StateStore::EndpointFilter others;
+          others.exclude = capped;
+          claim(left, others);
+        }
+        return out;
+      },
+      [this](Claimed result) { claimed(std::move(result)); });
+}
+
+void Daemon::claimed(Claimed result) {
+  claiming_ = false;
+  // Claimed rows are in_flight in the database: they go out even during a
+  // stop (within its grace period), as if claimed just before it.
+  dispatch_saturated_ = result.saturated;
+  for (auto& row : result.rows) {
+    ++busy_[row.endpoint];
+    newest_claimed_event_ = std::max(newest_claimed_event_, row.event_id);
+    start_attempt(std::move(row));
   }
-  if (capacity > 0) {
-    state::StateStore::EndpointFilter others;
-    others.exclude = capped;
-    claim(capacity, others);
-  }
-  if (claim_failed) {
+  if (stopping_) return maybe_finish_stop();
+  if (result.error) {
+    spdlog::error("{}: claiming due notifications: {}; trying again in 1 s", runtime_->config().state_db,
+                  *result.error);
     // Not arm_dispatch_timer(): what is due now would be retried at once, in a loop.
     dispatch_timer_.expires_after(1s);
     dispatch_timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) schedule_dispatch();
     });
     return;
+  }
+  if (dispatch_again_) {
+    dispatch_again_ = false;
+    schedule_dispatch();
+  }
+  if (ingest_paused_ && !ingest_far_ahead()) {
+    ingest_paused_ = false;
+    schedule_ingest();
   }
   arm_dispatch_timer();
   check_drained();
@@ -354,11 +460,12 @@ void Daemon::arm_dispatch_timer() {
   });
 }
 
-void Daemon::remember_events(const std::vector<state::IngestItem>& items) {
-  for (const auto& item : items) {
+void Daemon::remember_events(std::vector<state::IngestItem>& items) {
+  for (auto& item : items) {
     if (item.targets.empty() || !item.rejected_reason.empty()) continue;
-    if (recent_events_.emplace(item.event.id, std::make_shared<const Event>(item.event)).second)
-      recent_order_.push_back(item.event.id);
+    const int64_t id = item.event.id;
+    if (recent_events_.emplace(id, std::make_shared<const Event>(std::move(item.event))).second)
+      recent_order_.push_back(id);
   }
   while (recent_order_.size() > kRecentEvents) {
     recent_events_.erase(recent_order_.front());
@@ -390,11 +497,11 @@ void Daemon::start_attempt(state::NotificationRow row) {
     return;
   }
 
-  delivery::Rendered rendered;
+  std::shared_ptr<const delivery::Rendered> rendered;
   if (row.payload) {
     auto r = delivery::Rendered::from_json(*row.payload);
     if (!r) return finish(row, started, {HERALD_OUTCOME_FAILED, r.error().message, "state"});
-    rendered = std::move(r.value());
+    rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
   } else {
     const auto* ncfg = runtime_->config().find_notification(row.notification);
     mapping::Mapping* mapping = ncfg ? runtime_->mapping_for(row.notification) : nullptr;
@@ -406,13 +513,13 @@ void Daemon::start_attempt(state::NotificationRow row) {
       auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
       return finish(row, started, {outcome, "render: " + r.error().message, "render"});
     }
-    rendered = std::move(r.value());
+    rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
     // Kept for the next attempts if this one ends waiting (see finish()).
-    fresh_renders_[row.id] = std::make_shared<const delivery::Rendered>(rendered);
+    fresh_renders_[row.id] = rendered;
   }
 
   auto message = std::make_shared<delivery::Message>(
-      row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1), row.notification, rendered,
+      row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1), row.notification, *rendered,
       *event.value(), row.rule, row.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
   auto shared_row = std::make_shared<state::NotificationRow>(std::move(row));
   if (endpoint->auth_type == "oauth2") {
@@ -639,38 +746,54 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
 
 void Daemon::flush_records() {
   flush_armed_ = false;
-  auto batch = std::move(to_record_);
+  auto batch = std::make_shared<std::vector<Outcome>>(std::move(to_record_));
   to_record_.clear();
-  if (!record(batch)) {
-    // The notifications stay in_flight in the database, so nothing sends
-    // them again meanwhile; the results wait in memory and are written as
-    // soon as the database takes them (after a restart: sent again, a
-    // duplicate at worst).
-    for (auto& o : batch) pending_records_.push_back(std::move(o));
-    arm_record_retry();
+  ++records_running_;
+  worker_->post([records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(
+                     *batch))](state::StateStore& store) { return store.finish_attempts(*records); },
+                [this, batch](Status written) {
+                  --records_running_;
+                  if (!written) {
+                    // The notifications stay in_flight in the database, so nothing
+                    // sends them again meanwhile; the results wait in memory and are
+                    // written as soon as the database takes them (after a restart:
+                    // sent again, a duplicate at worst).
+                    recorded(*batch, written);
+                    for (auto& o : *batch) pending_records_.push_back(std::move(o));
+                    arm_record_retry();
+                  } else {
+                    recorded(*batch, written);
+                  }
+                  // The next due time may have changed (a retry is now waiting).
+                  if (stopping_) {
+                    maybe_finish_stop();
+                  } else {
+                    schedule_dispatch();
+                  }
+                });
+}
+
+std::vector<state::StateStore::AttemptRecord> Daemon::records_of(const std::vector<Outcome>& outcomes) {
+  std::vector<state::StateStore::AttemptRecord> records;
+  records.reserve(outcomes.size());
+  for (const auto& o : outcomes) records.push_back({o.attempt, o.next, o.next_at, o.last_error, o.payload});
+  return records;
+}
+
+void Daemon::recorded(const std::vector<Outcome>& outcomes, const Status& written) {
+  if (!written) {
+    spdlog::error("{}: recording {} attempt result(s): {}", runtime_->config().state_db, outcomes.size(),
+                  written.error().message);
+    return;
   }
-  // The next due time may have changed (a retry is now waiting).
-  if (stopping_) {
-    maybe_finish_stop();
-  } else {
-    schedule_dispatch();
-  }
+  for (const auto& o : outcomes) log_recorded(o);
 }
 
 bool Daemon::record(const std::vector<Outcome>& outcomes) {
   if (outcomes.empty()) return true;
-  std::vector<state::StateStore::AttemptRecord> records;
-  records.reserve(outcomes.size());
-  for (const auto& o : outcomes) {
-    records.push_back({o.attempt, o.next, o.next_at, o.last_error, o.payload});
-  }
-  if (auto s = store_.finish_attempts(records); !s) {
-    spdlog::error("{}: recording {} attempt result(s): {}", runtime_->config().state_db, outcomes.size(),
-                  s.error().message);
-    return false;
-  }
-  for (const auto& o : outcomes) log_recorded(o);
-  return true;
+  Status written = store_.finish_attempts(records_of(outcomes));
+  recorded(outcomes, written);
+  return written.ok();
 }
 
 void Daemon::log_recorded(const Outcome& o) {
@@ -711,7 +834,7 @@ void Daemon::arm_record_retry() {
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_ || flush_armed_) {
+      dispatch_scheduled_ || flush_armed_ || ingest_running_ || claiming_ || records_running_ > 0) {
     return;
   }
   auto next = store_.next_due_at();

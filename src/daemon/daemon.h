@@ -24,8 +24,10 @@
 #include "delivery/message.h"
 #include "net/http_client.h"
 #include "net/oauth2_tokens.h"
+#include "outbox/outbox_reader.h"
 #include "outbox/outbox_watcher.h"
 #include "state/state_store.h"
+#include "state/state_worker.h"
 
 namespace herald::daemon {
 
@@ -36,8 +38,11 @@ struct DaemonOptions {
 
 class Daemon {
  public:
+  // `store` serves the event loop (reads, schedules, operator actions);
+  // `work_store`, a second connection to the same file, serves the state
+  // worker's thread (ingest, claims, attempt results).
   Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, state::StateStore store,
-         DaemonOptions options = {});
+         state::StateStore work_store, DaemonOptions options = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -72,8 +77,19 @@ class Daemon {
  private:
   void schedule_ingest();
   void ingest();
+  // Rules, then the state transaction, for rows the worker read.
+  void ingest_rows(Result<std::vector<outbox::OutboxRow>> rows);
+  // A locked producer or a refused write: back off (1 s doubling to 30 s).
+  void ingest_later(const std::string& what);
   void schedule_dispatch();
   void dispatch();
+  // What a claim job brings back from the worker.
+  struct Claimed {
+    std::vector<state::NotificationRow> rows;
+    bool saturated = false;  // the claim without an endpoint got all it asked for
+    std::optional<std::string> error;
+  };
+  void claimed(Claimed result);
   void arm_dispatch_timer();
   // Endpoints whose own max_in_flight is reached.
   std::vector<std::string> endpoints_at_capacity();
@@ -116,9 +132,12 @@ class Daemon {
   // Writes them in one transaction and logs each; false when the database
   // refused (e.g. full): then none is written.
   bool record(const std::vector<Outcome>& outcomes);
+  static std::vector<state::StateStore::AttemptRecord> records_of(const std::vector<Outcome>& outcomes);
+  void recorded(const std::vector<Outcome>& outcomes, const Status& written);
   void log_recorded(const Outcome& outcome);
   void flush_records();
-  void remember_events(const std::vector<state::IngestItem>& items);
+  // Moves the events out of `items`.
+  void remember_events(std::vector<state::IngestItem>& items);
   // From the recent ones, or else the state database.
   // Null when the event is in neither.
   Result<std::shared_ptr<const Event>> event_of(int64_t event_id);
@@ -173,11 +192,34 @@ class Daemon {
   // Claimed and not finished, by endpoint (for per-endpoint max_in_flight).
   std::map<std::string, size_t> busy_;
   bool ingest_scheduled_ = false;
+  // Jobs on the state worker: one ingest and one claim at a time; results
+  // of attempts in any number.
+  bool ingest_running_ = false;  // reading the outbox or writing what was read
+  // The worker's own connection to the producer's outbox (used on its thread only).
+  struct WorkReader {
+    std::string table;
+    std::optional<outbox::OutboxReader> reader;
+  };
+  std::shared_ptr<WorkReader> work_reader_ = std::make_shared<WorkReader>();
+  bool ingest_again_ = false;  // the outbox changed while an ingest ran
+  bool claiming_ = false;
+  bool dispatch_again_ = false;  // asked for while a claim ran
+  size_t records_running_ = 0;
+  // Ingest waits while dispatch has work enough and ingest is far ahead of
+  // it: the events of first attempts then come from recent_events_, not from
+  // a read and parse of the state database each.
+  bool ingest_far_ahead() const;
+  int64_t newest_claimed_event_ = 0;  // highest outbox id a claim has started
+  bool dispatch_saturated_ = false;   // the latest claim got all it asked for
+  bool ingest_paused_ = false;
   bool ingest_caught_up_ = false;
   bool dispatch_scheduled_ = false;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
   admin::HeraldMetrics metrics_;
+  // Before admin_ and after the rest: its thread ends (and what it still
+  // runs reports to no one) before the members its results would touch go.
+  std::unique_ptr<state::StateWorker> worker_;
   std::unique_ptr<admin::AdminServer> admin_;  // last: stopped before the rest goes
 };
 

@@ -17,6 +17,11 @@ struct Event {
   nlohmann::json old_values;                       // object or null; extended attributes under "eav"
   nlohmann::json new_values;                       // object or null
   std::string occurred_at;                         // ISO-8601 as written by the producer
+  // The producer's own text of old_values and new_values when they are
+  // objects read from an outbox row: stored as they came, which spares
+  // serialising them again (empty otherwise).
+  std::string old_values_text;
+  std::string new_values_text;
 };
 
 }  // namespace herald

@@ -54,6 +54,8 @@ OutboxRow parse_outbox_row(int64_t id, std::string entity, std::string action,
   if (!e.keys.is_object()) e.keys = nlohmann::json::object();
   e.old_values = object_column("old_values", old_values, true);
   e.new_values = object_column("new_values", new_values, true);
+  if (e.old_values.is_object()) e.old_values_text = *old_values;
+  if (e.new_values.is_object()) e.new_values_text = *new_values;
   return row;
 }
 

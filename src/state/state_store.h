@@ -15,6 +15,7 @@
 #include "common/result.h"
 
 #include "db/sqlite.h"
+#include "db/wal_checkpointer.h"
 #include "outbox/event.h"
 
 namespace herald::state {
@@ -113,6 +114,12 @@ class StateStore {
   // PRAGMA synchronous for this connection: FULL (the default from open) or,
   // when `full` is false, NORMAL.
   Status set_synchronous(bool full);
+  // Checkpoints the write-ahead log on a thread of its own from now on
+  // instead of in the commit that fills it (heraldd's store).
+  Status checkpoint_in_background();
+  // No checkpoints from this connection's commits (another one's
+  // checkpoint_in_background() does them).
+  Status no_auto_checkpoint();
 
   // Last outbox id ingested from `source` (0 when none).
   Result<int64_t> cursor(const std::string& source);
@@ -212,6 +219,8 @@ class StateStore {
   int schema_version_ = 0;
   // Declared after db_: finalized before the connection closes.
   std::unordered_map<std::string, db::Statement> statements_;
+  // Last: stops watching db_'s commits before db_ closes.
+  std::unique_ptr<db::WalCheckpointer> checkpointer_;
 };
 
 }  // namespace herald::state

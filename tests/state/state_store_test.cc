@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 #include "support/test_env.h"
@@ -157,8 +158,16 @@ TEST_F(StateStoreTest, MessageIdsAreUniqueUuids) {
   auto rows = store_->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_NE(rows[0].message_id, rows[1].message_id);
+  // Version 7: the first 48 bits are the Unix time in milliseconds.
   EXPECT_THAT(rows[0].message_id,
-              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  std::string hex = rows[0].message_id.substr(0, 8) + rows[0].message_id.substr(9, 4);
+  const int64_t stamped = static_cast<int64_t>(std::stoull(hex, nullptr, 16));
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_LE(stamped, now);
+  EXPECT_GT(stamped, now - 60'000);
 }
 
 TEST_F(StateStoreTest, ClaimTakesOnlyDueRowsUpToTheLimit) {

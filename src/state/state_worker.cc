@@ -1,0 +1,47 @@
+#include "state/state_worker.h"
+
+namespace herald::state {
+
+StateWorker::StateWorker(boost::asio::io_context& io, StateStore store)
+    : io_(io), store_(std::move(store)), thread_([this] { run(); }) {}
+
+StateWorker::~StateWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+    alive_.reset();  // what still runs hands its result to no one
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void StateWorker::enqueue(Task task) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void StateWorker::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void StateWorker::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and all done
+    Task task = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    task(store_);
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+}
+
+}  // namespace herald::state
