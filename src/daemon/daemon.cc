@@ -19,6 +19,12 @@ constexpr auto kRecordDelay = 5ms;
 // Events kept in memory after ingest, so that their first attempts need not
 // read and parse them back from the state database.
 constexpr size_t kRecentEvents = 1024;
+// Deliveries each get an info line up to this many per window; past it they
+// are counted and summed up in one line when the window ends (a line per
+// delivery at thousands per second would flood the journal, whose rate
+// limit then drops lines without choosing).
+constexpr size_t kDeliveryLinesPerWindow = 10;
+constexpr auto kDeliveryLogWindow = 10s;
 }  // namespace
 
 int64_t now_ms() {
@@ -43,6 +49,7 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
       reload_timer_(io),
       record_timer_(io),
       flush_timer_(io),
+      delivery_log_timer_(io),
       config_watcher_(io, [this] {
         // Editors write in several steps: wait for the burst to settle.
         reload_timer_.expires_after(300ms);
@@ -62,6 +69,7 @@ Daemon::~Daemon() {
   reload_timer_.cancel();
   record_timer_.cancel();
   flush_timer_.cancel();
+  delivery_log_timer_.cancel();
   for (auto& [name, timer] : schedule_timers_) timer->cancel();
   config_watcher_.stop();
 }
@@ -210,6 +218,8 @@ void Daemon::maybe_finish_stop() {
   if (unrecorded > 0) {
     spdlog::warn("stopping: {} attempt result(s) could not be recorded; they will be sent again", unrecorded);
   }
+  delivery_log_timer_.cancel();
+  end_delivery_window();
   auto done = std::move(on_stopped_);
   on_stopped_ = nullptr;
   boost::asio::post(io_, std::move(done));
@@ -803,8 +813,22 @@ void Daemon::log_recorded(const Outcome& o) {
   std::string status_text =
       a.http_status ? o.protocol + " " + std::to_string(*a.http_status) : "no " + o.protocol + " status";
   if (o.next == state::State::Delivered) {
-    spdlog::info("notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
-                 status_text, a.finished_at - o.started_ms);
+    if (!delivery_window_armed_) {
+      delivery_window_armed_ = true;
+      delivery_log_timer_.expires_after(kDeliveryLogWindow);
+      delivery_log_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) end_delivery_window();
+      });
+    }
+    const bool line = delivery_lines_ < kDeliveryLinesPerWindow;
+    if (line) {
+      ++delivery_lines_;
+    } else {
+      ++unlogged_deliveries_[row.endpoint];
+    }
+    spdlog::log(line ? spdlog::level::info : spdlog::level::debug,
+                "notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
+                status_text, a.finished_at - o.started_ms);
   } else if (o.next == state::State::Waiting) {
     spdlog::warn("notification {} ({} -> {}) attempt {} failed ({}): {}; next attempt in {} s", row.id,
                  row.notification, row.endpoint, a.number, status_text, a.error,
@@ -813,6 +837,21 @@ void Daemon::log_recorded(const Outcome& o) {
     spdlog::error("notification {} ({} -> {}) failed ({}): {}", row.id, row.notification, row.endpoint,
                   status_text, o.last_error);
   }
+}
+
+void Daemon::end_delivery_window() {
+  delivery_window_armed_ = false;
+  delivery_lines_ = 0;
+  if (unlogged_deliveries_.empty()) return;
+  uint64_t total = 0;
+  std::string per_endpoint;
+  for (const auto& [endpoint, n] : unlogged_deliveries_) {
+    total += n;
+    per_endpoint += (per_endpoint.empty() ? "" : ", ") + endpoint + " " + std::to_string(n);
+  }
+  unlogged_deliveries_.clear();
+  spdlog::info("{} more notification(s) delivered in the last {} s without a line each ({})", total,
+               std::chrono::duration_cast<std::chrono::seconds>(kDeliveryLogWindow).count(), per_endpoint);
 }
 
 void Daemon::arm_record_retry() {
@@ -839,6 +878,8 @@ void Daemon::check_drained() {
   }
   auto next = store_.next_due_at();
   if (next && next.value() && *next.value() <= now_ms()) return;
+  delivery_log_timer_.cancel();
+  end_delivery_window();
   spdlog::info("drained: nothing in flight and nothing due");
   stopping_ = true;
   watcher_.stop();

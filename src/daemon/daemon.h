@@ -135,6 +135,8 @@ class Daemon {
   static std::vector<state::StateStore::AttemptRecord> records_of(const std::vector<Outcome>& outcomes);
   void recorded(const std::vector<Outcome>& outcomes, const Status& written);
   void log_recorded(const Outcome& outcome);
+  // Logs the deliveries of the window that had no line of their own.
+  void end_delivery_window();
   void flush_records();
   // Moves the events out of `items`.
   void remember_events(std::vector<state::IngestItem>& items);
@@ -171,10 +173,14 @@ class Daemon {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer record_timer_;
-  boost::asio::steady_timer flush_timer_;  // writes the results of attempts in batches
+  boost::asio::steady_timer flush_timer_;         // writes the results of attempts in batches
+  boost::asio::steady_timer delivery_log_timer_;  // ends a window of delivery lines
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
   std::vector<Outcome> to_record_;  // finished in this turn of the loop
   bool flush_armed_ = false;        // flush_timer_ will write to_record_
+  bool delivery_window_armed_ = false;
+  size_t delivery_lines_ = 0;                            // delivery lines logged in this window
+  std::map<std::string, uint64_t> unlogged_deliveries_;  // by endpoint
   // Messages rendered by the attempts in flight, by notification id.
   std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
   std::unordered_map<int64_t, std::shared_ptr<const Event>> recent_events_;
