@@ -205,6 +205,18 @@ void Daemon::maybe_finish_stop() {
   if (in_flight_ > 0 && stop_timer_.expiry() > std::chrono::steady_clock::now()) return;
   // Jobs on the worker report back first (each calls again when it does).
   if (ingest_running_ || claiming_ || records_running_ > 0) return;
+  // Claimed, never sent: back to where the claim took them from.
+  if (!ready_.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& p : ready_) ids.push_back(p.row.id);
+    ready_.clear();
+    if (auto n = store_.unclaim(ids, now_ms()); !n) {
+      spdlog::warn(
+          "stopping: {} claimed notification(s) could not be given back ({}); they count as "
+          "interrupted at the next start",
+          ids.size(), n.error().message);
+    }
+  }
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
@@ -254,21 +266,16 @@ void Daemon::ingest() {
   // that the loop only matches rules.
   const auto& cfg = runtime_->config();
   ingest_running_ = true;
+  using Read = std::pair<Result<std::vector<outbox::OutboxRow>>, std::shared_ptr<Runtime>>;
   worker_->post(
-      [reader = work_reader_, db = cfg.outbox_db, table = cfg.outbox_table, after = cursor_,
-       limit = cfg.batch_size](state::StateStore&) -> Result<std::vector<outbox::OutboxRow>> {
-        if (!reader->reader || reader->table != table) {
-          auto opened = outbox::OutboxReader::open(db, table);
-          if (!opened) return opened.error();
-          reader->reader.emplace(std::move(opened.value()));
-          reader->table = table;
-        }
-        return reader->reader->read_after(after, limit);
+      [rt = runtime_, after = cursor_, limit = cfg.batch_size](state::StateStore&) mutable {
+        auto rows = rt->worker_outbox().read_after(after, limit);
+        return Read(std::move(rows), std::move(rt));  // the runtime is let go on the loop
       },
-      [this](Result<std::vector<outbox::OutboxRow>> rows) {
+      [this](Read read) {
         ingest_running_ = false;
         if (stopping_) return maybe_finish_stop();
-        ingest_rows(std::move(rows));
+        ingest_rows(std::move(read.first));
       });
 }
 
@@ -309,8 +316,11 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
   auto batch = std::make_shared<std::vector<state::IngestItem>>(std::move(items));
   ingest_running_ = true;
   worker_->post(
-      [source = runtime_->outbox().source(), last_id, batch, now = now_ms()](state::StateStore& store) {
-        return store.ingest(source, last_id, *batch, now);
+      [source = runtime_->outbox().source(), last_id, batch, now = now_ms(),
+       recent = recent_](state::StateStore& store) {
+        auto created = store.ingest(source, last_id, *batch, now);
+        if (created) recent->remember(*batch);
+        return created;
       },
       [this, last_id, batch, full_batch](Result<int64_t> created) {
         ingest_running_ = false;
@@ -318,7 +328,6 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
         if (!created)
           return ingest_later(runtime_->config().state_db + ": ingest: " + created.error().message);
         cursor_ = last_id;
-        remember_events(*batch);
         auto rejected =
             std::count_if(batch->begin(), batch->end(), [](auto& i) { return !i.rejected_reason.empty(); });
         metrics_.ingested(batch->size() - rejected, rejected, created.value());
@@ -361,11 +370,15 @@ void Daemon::dispatch() {
     dispatch_again_ = true;
     return;
   }
-  int capacity = runtime_->config().max_in_flight - static_cast<int>(in_flight_);
-  // Under load, claim in batches: while most of the window is in flight,
-  // the attempts that finish call again. One claim per free slot would cost
-  // a transaction per notification.
-  if (in_flight_ > 0 && capacity < std::max(1, runtime_->config().max_in_flight / 4)) return;
+  // Claims fill the window (max_in_flight) and one more window of prepared
+  // attempts waiting in ready_.
+  const int window = runtime_->config().max_in_flight;
+  const int claimed_now = static_cast<int>(in_flight_ + ready_.size());
+  int capacity = 2 * window - claimed_now;
+  // Under load, claim in batches: while most is claimed, the attempts that
+  // finish call again. One claim per free slot would cost a transaction per
+  // notification.
+  if (claimed_now > 0 && capacity < std::max(1, window / 2)) return;
   if (capacity <= 0) return;
   // Endpoints with their own max_in_flight are claimed one by one, up to
   // their room; the others together with what is left.
@@ -379,35 +392,44 @@ void Daemon::dispatch() {
   }
   claiming_ = true;
   worker_->post(
-      [capacity, capped = std::move(capped), room = std::move(room),
-       now = now_ms()](state::StateStore& store) {
+      [capacity, capped = std::move(capped), room = std::move(room), now = now_ms(), rt = runtime_,
+       recent = recent_](state::StateStore& store) mutable {
         Claimed out;
+        std::vector<state::NotificationRow> rows;
         int left = capacity;
         auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
-          auto rows = store.claim_due(now, limit, filter);
-          if (!rows) {
-            out.error = rows.error().message;
+          auto got = store.claim_due(now, limit, filter);
+          if (!got) {
+            out.error = got.error().message;
             return false;
           }
-          left -= static_cast<int>(rows->size());
-          if (!filter.endpoint) out.saturated = static_cast<int>(rows->size()) == limit;
-          for (auto& r : rows.value()) out.rows.push_back(std::move(r));
+          left -= static_cast<int>(got->size());
+          if (!filter.endpoint) out.saturated = static_cast<int>(got->size()) == limit;
+          for (auto& r : got.value()) rows.push_back(std::move(r));
           return true;
         };
+        bool ok = true;
         for (const auto& [name, limit] : room) {
           if (left <= 0) break;
           state::StateStore::EndpointFilter only;
           only.endpoint = name;
-          if (!claim(std::min(limit, left), only)) return out;
+          if (!(ok = claim(std::min(limit, left), only))) break;
         }
-        if (left > 0) {
+        if (ok && left > 0) {
           state::StateStore::EndpointFilter others;
           others.exclude = capped;
           claim(left, others);
         }
+        {
+          // The batch renders from one snapshot of the producer's database.
+          std::optional<db::ReadSnapshot> snapshot;
+          if (!rows.empty()) snapshot.emplace(rt->worker_outbox().database());
+          for (auto& r : rows) out.attempts.push_back(prepare(store, *rt, *recent, std::move(r)));
+        }
+        out.rt = std::move(rt);  // let go on the loop
         return out;
       },
-      [this](Claimed result) { claimed(std::move(result)); });
+      [this](Claimed result) { claimed(std::move(result)); }, state::StateWorker::Priority::Urgent);
 }
 
 void Daemon::claimed(Claimed result) {
@@ -415,12 +437,19 @@ void Daemon::claimed(Claimed result) {
   // Claimed rows are in_flight in the database: they go out even during a
   // stop (within its grace period), as if claimed just before it.
   dispatch_saturated_ = result.saturated;
-  for (auto& row : result.rows) {
-    ++busy_[row.endpoint];
-    newest_claimed_event_ = std::max(newest_claimed_event_, row.event_id);
-    start_attempt(std::move(row));
+  for (auto& attempt : result.attempts) {
+    ++busy_[attempt.row.endpoint];
+    newest_claimed_event_ = std::max(newest_claimed_event_, attempt.row.event_id);
+    if (attempt.failure) {
+      start_attempt(std::move(attempt));  // records why it cannot be sent
+      continue;
+    }
+    attempt.rt = result.rt;
+    ready_.push_back(std::move(attempt));
   }
+  // During a stop, what is ready stays unsent; maybe_finish_stop gives it back.
   if (stopping_) return maybe_finish_stop();
+  start_ready();
   if (result.error) {
     spdlog::error("{}: claiming due notifications: {}; trying again in 1 s", runtime_->config().state_db,
                   *result.error);
@@ -453,7 +482,9 @@ std::vector<std::string> Daemon::endpoints_at_capacity() {
 
 void Daemon::arm_dispatch_timer() {
   // When full, a completing attempt triggers the next dispatch instead.
-  if (stopping_ || in_flight_ >= static_cast<size_t>(runtime_->config().max_in_flight)) return;
+  if (stopping_ || in_flight_ + ready_.size() >= 2 * static_cast<size_t>(runtime_->config().max_in_flight)) {
+    return;
+  }
   auto next = store_.next_due_at(endpoints_at_capacity());
   if (!next) {
     spdlog::error("{}: {}", runtime_->config().state_db, next.error().message);
@@ -470,72 +501,84 @@ void Daemon::arm_dispatch_timer() {
   });
 }
 
-void Daemon::remember_events(std::vector<state::IngestItem>& items) {
+void Daemon::RecentEvents::remember(std::vector<state::IngestItem>& items) {
   for (auto& item : items) {
     if (item.targets.empty() || !item.rejected_reason.empty()) continue;
     const int64_t id = item.event.id;
-    if (recent_events_.emplace(id, std::make_shared<const Event>(std::move(item.event))).second)
-      recent_order_.push_back(id);
+    if (by_id.emplace(id, std::make_shared<const Event>(std::move(item.event))).second) order.push_back(id);
   }
-  while (recent_order_.size() > kRecentEvents) {
-    recent_events_.erase(recent_order_.front());
-    recent_order_.pop_front();
+  while (order.size() > kRecentEvents) {
+    by_id.erase(order.front());
+    order.pop_front();
   }
 }
 
-Result<std::shared_ptr<const Event>> Daemon::event_of(int64_t event_id) {
-  if (auto it = recent_events_.find(event_id); it != recent_events_.end()) return it->second;
-  auto stored = store_.event(event_id);
-  if (!stored) return stored.error();
-  if (!stored.value()) return std::shared_ptr<const Event>();
-  return std::make_shared<const Event>(std::move(*stored.value()));
-}
-
-void Daemon::start_attempt(state::NotificationRow row) {
-  int64_t started = now_ms();
-  auto event = event_of(row.event_id);
-  if (!event || !event.value()) {
-    finish(row, started,
-           {HERALD_OUTCOME_FAILED, "event " + std::to_string(row.event_id) + " is missing", "state"});
-    return;
+Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEvents& recent,
+                                 state::NotificationRow row) {
+  Prepared p;
+  p.started = now_ms();
+  p.row = std::move(row);
+  auto fail = [&](herald_outcome outcome, std::string error, const char* error_class) {
+    p.failure = AttemptResult(outcome, std::move(error), error_class);
+    return std::move(p);
+  };
+  std::shared_ptr<const Event> event;
+  if (auto it = recent.by_id.find(p.row.event_id); it != recent.by_id.end()) {
+    event = it->second;
+  } else if (auto stored = store.event(p.row.event_id); stored && stored.value()) {
+    event = std::make_shared<const Event>(std::move(*stored.value()));
   }
-  const config::EndpointConfig* endpoint = runtime_->endpoint(row.endpoint);
-  plugin::Channel* channel = runtime_->channel(row.endpoint);
+  if (!event) {
+    return fail(HERALD_OUTCOME_FAILED, "event " + std::to_string(p.row.event_id) + " is missing", "state");
+  }
+  const config::EndpointConfig* endpoint = rt.endpoint(p.row.endpoint);
+  plugin::Channel* channel = rt.channel(p.row.endpoint);
   if (!endpoint || !channel) {
-    finish(row, started,
-           {HERALD_OUTCOME_FAILED, "endpoint '" + row.endpoint + "' is no longer configured", "config"});
-    return;
+    return fail(HERALD_OUTCOME_FAILED, "endpoint '" + p.row.endpoint + "' is no longer configured", "config");
   }
-
   std::shared_ptr<const delivery::Rendered> rendered;
-  if (row.payload) {
-    auto r = delivery::Rendered::from_json(*row.payload);
-    if (!r) return finish(row, started, {HERALD_OUTCOME_FAILED, r.error().message, "state"});
+  if (p.row.payload) {
+    auto r = delivery::Rendered::from_json(*p.row.payload);
+    if (!r) return fail(HERALD_OUTCOME_FAILED, r.error().message, "state");
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
   } else {
-    const auto* ncfg = runtime_->config().find_notification(row.notification);
-    mapping::Mapping* mapping = ncfg ? runtime_->mapping_for(row.notification) : nullptr;
-    nlohmann::json extra = {{"Rule", row.rule.is_object() ? row.rule : nlohmann::json::object()}};
-    auto r = delivery::render(*endpoint, mapping, *event.value(), &extra);
+    const auto* ncfg = rt.config().find_notification(p.row.notification);
+    mapping::Mapping* mapping = ncfg ? rt.worker_mapping_for(p.row.notification) : nullptr;
+    nlohmann::json extra = {{"Rule", p.row.rule.is_object() ? p.row.rule : nlohmann::json::object()}};
+    auto r = delivery::render(*endpoint, mapping, *event, &extra);
     if (!r) {
       // A producer database that is locked or unreachable may recover; a
       // mapping that cannot produce this message will not.
       auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
-      return finish(row, started, {outcome, "render: " + r.error().message, "render"});
+      return fail(outcome, "render: " + r.error().message, "render");
     }
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
-    // Kept for the next attempts if this one ends waiting (see finish()).
-    fresh_renders_[row.id] = rendered;
+    p.fresh = rendered;  // kept for the next attempts if this one ends waiting (see finish())
   }
+  p.message = std::make_shared<delivery::Message>(
+      p.row.id, p.row.message_id, static_cast<uint32_t>(p.row.attempts + 1), p.row.notification, *rendered,
+      *event, p.row.rule, p.row.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+  return p;
+}
 
-  auto message = std::make_shared<delivery::Message>(
-      row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1), row.notification, *rendered,
-      *event.value(), row.rule, row.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
-  auto shared_row = std::make_shared<state::NotificationRow>(std::move(row));
-  if (endpoint->auth_type == "oauth2") {
-    authorize_and_send(std::move(shared_row), started, std::move(message), runtime_, false);
+void Daemon::start_ready() {
+  while (!stopping_ && !ready_.empty() &&
+         in_flight_ < static_cast<size_t>(runtime_->config().max_in_flight)) {
+    Prepared next = std::move(ready_.front());
+    ready_.pop_front();
+    start_attempt(std::move(next));
+  }
+}
+
+void Daemon::start_attempt(Prepared attempt) {
+  if (attempt.failure) return finish(attempt.row, attempt.started, std::move(*attempt.failure));
+  if (attempt.fresh) fresh_renders_[attempt.row.id] = std::move(attempt.fresh);
+  auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
+  std::shared_ptr<Runtime> rt = std::move(attempt.rt);
+  if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
+    authorize_and_send(std::move(row), attempt.started, std::move(attempt.message), rt, false);
   } else {
-    send_attempt(std::move(shared_row), started, std::move(message), runtime_, false);
+    send_attempt(std::move(row), attempt.started, std::move(attempt.message), rt, false);
   }
 }
 
@@ -670,6 +713,7 @@ void Daemon::after_attempt() {
   if (stopping_) {
     maybe_finish_stop();
   } else {
+    start_ready();
     schedule_dispatch();
   }
 }
@@ -873,7 +917,8 @@ void Daemon::arm_record_retry() {
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_ || flush_armed_ || ingest_running_ || claiming_ || records_running_ > 0) {
+      dispatch_scheduled_ || flush_armed_ || ingest_running_ || claiming_ || records_running_ > 0 ||
+      !ready_.empty()) {
     return;
   }
   auto next = store_.next_due_at();

@@ -83,17 +83,9 @@ class Daemon {
   void ingest_later(const std::string& what);
   void schedule_dispatch();
   void dispatch();
-  // What a claim job brings back from the worker.
-  struct Claimed {
-    std::vector<state::NotificationRow> rows;
-    bool saturated = false;  // the claim without an endpoint got all it asked for
-    std::optional<std::string> error;
-  };
-  void claimed(Claimed result);
   void arm_dispatch_timer();
   // Endpoints whose own max_in_flight is reached.
   std::vector<std::string> endpoints_at_capacity();
-  void start_attempt(state::NotificationRow row);
   // Builds the request with the channel and sends it. `token_refreshed`:
   // this attempt already asked for a new OAuth2 token after a 401.
   void send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
@@ -118,6 +110,41 @@ class Daemon {
     std::optional<int64_t> retry_after_ms;
   };
   void finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result);
+
+  // Events of the latest ingests, kept on the worker's side so that first
+  // attempts render without reading their event back from the database.
+  // Touched on the worker's thread only.
+  struct RecentEvents {
+    std::unordered_map<int64_t, std::shared_ptr<const Event>> by_id;
+    std::deque<int64_t> order;  // oldest first
+    // Moves the events out of `items`.
+    void remember(std::vector<state::IngestItem>& items);
+  };
+  // An attempt made ready on the worker: its message rendered and built, or
+  // the reason it cannot be sent.
+  struct Prepared {
+    state::NotificationRow row;
+    int64_t started = 0;
+    std::shared_ptr<delivery::Message> message;
+    std::shared_ptr<const delivery::Rendered> fresh;  // rendered now, not read from a stored payload
+    std::optional<AttemptResult> failure;
+    std::shared_ptr<Runtime> rt;  // the set it was prepared with (set on the loop)
+  };
+  // Runs on the worker: the event, the endpoint, the render (through the
+  // worker's own connection to the producer) and the message.
+  static Prepared prepare(state::StateStore& store, Runtime& rt, RecentEvents& recent,
+                          state::NotificationRow row);
+  // What a claim job brings back from the worker.
+  struct Claimed {
+    std::vector<Prepared> attempts;
+    bool saturated = false;  // the claim without an endpoint got all it asked for
+    std::optional<std::string> error;
+    std::shared_ptr<Runtime> rt;  // the set the attempts were prepared with (released on the loop)
+  };
+  void claimed(Claimed result);
+  void start_attempt(Prepared attempt);
+  // Starts prepared attempts while the window has room.
+  void start_ready();
   // An attempt's result on its way into the state database.
   struct Outcome {
     state::NotificationRow row;
@@ -138,11 +165,6 @@ class Daemon {
   // Logs the deliveries of the window that had no line of their own.
   void end_delivery_window();
   void flush_records();
-  // Moves the events out of `items`.
-  void remember_events(std::vector<state::IngestItem>& items);
-  // From the recent ones, or else the state database.
-  // Null when the event is in neither.
-  Result<std::shared_ptr<const Event>> event_of(int64_t event_id);
   void arm_record_retry();
 
   void check_drained();
@@ -183,8 +205,11 @@ class Daemon {
   std::map<std::string, uint64_t> unlogged_deliveries_;  // by endpoint
   // Messages rendered by the attempts in flight, by notification id.
   std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
-  std::unordered_map<int64_t, std::shared_ptr<const Event>> recent_events_;
-  std::deque<int64_t> recent_order_;      // oldest first
+  std::shared_ptr<RecentEvents> recent_ = std::make_shared<RecentEvents>();
+  // Claimed and prepared, waiting for a free slot: claims run up to one
+  // window ahead, so a slot that frees is filled at once, not after a
+  // round trip to the worker.
+  std::deque<Prepared> ready_;
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};
@@ -201,18 +226,13 @@ class Daemon {
   // Jobs on the state worker: one ingest and one claim at a time; results
   // of attempts in any number.
   bool ingest_running_ = false;  // reading the outbox or writing what was read
-  // The worker's own connection to the producer's outbox (used on its thread only).
-  struct WorkReader {
-    std::string table;
-    std::optional<outbox::OutboxReader> reader;
-  };
-  std::shared_ptr<WorkReader> work_reader_ = std::make_shared<WorkReader>();
+
   bool ingest_again_ = false;  // the outbox changed while an ingest ran
   bool claiming_ = false;
   bool dispatch_again_ = false;  // asked for while a claim ran
   size_t records_running_ = 0;
   // Ingest waits while dispatch has work enough and ingest is far ahead of
-  // it: the events of first attempts then come from recent_events_, not from
+  // it: the events of first attempts then come from recent_, not from
   // a read and parse of the state database each.
   bool ingest_far_ahead() const;
   int64_t newest_claimed_event_ = 0;  // highest outbox id a claim has started

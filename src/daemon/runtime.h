@@ -37,6 +37,13 @@ class Runtime {
   rules::RecipientResolver* recipients() { return recipients_.get(); }
   // Null when the notification has no mapping file.
   mapping::Mapping* mapping_for(const std::string& notification) const;
+
+  // The state worker's side: a connection of its own to the producer's
+  // database, for reading the outbox and rendering, and the mappings
+  // compiled against it. SQLite connections here serve one thread each, so
+  // only the worker's thread may use these.
+  outbox::OutboxReader& worker_outbox() { return *worker_outbox_; }
+  mapping::Mapping* worker_mapping_for(const std::string& notification) const;
   plugin::Channel* channel(const std::string& endpoint) const;
   const config::EndpointConfig* endpoint(const std::string& name) const;
   // Enabled schedules, in configuration order.
@@ -54,6 +61,8 @@ class Runtime {
   std::unique_ptr<rules::RecipientResolver> recipients_;
   std::unique_ptr<plugin::PluginHost> plugins_;
   std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
+  std::unique_ptr<outbox::OutboxReader> worker_outbox_;
+  std::map<std::string, std::shared_ptr<mapping::Mapping>> worker_mappings_;  // before worker_outbox_ goes
   std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;
   std::vector<Schedule> schedules_;  // hold statements on the producer database too
 };

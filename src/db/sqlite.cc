@@ -161,6 +161,22 @@ Status Transaction::commit() {
   return s;
 }
 
+ReadSnapshot::ReadSnapshot(Database& db) : db_(&db) {
+  // Inside a transaction already (autocommit off): nothing to add.
+  if (db.handle() == nullptr || !sqlite3_get_autocommit(db.handle()) || !db.exec("BEGIN")) db_ = nullptr;
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  if (db_ == nullptr) return;
+  sqlite3* h = db_->handle();
+  // COMMIT refuses while a statement is mid-step; a snapshot left open would
+  // serve stale rows from then on.
+  for (sqlite3_stmt* st = sqlite3_next_stmt(h, nullptr); st != nullptr; st = sqlite3_next_stmt(h, st)) {
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  }
+  if (!db_->exec("COMMIT")) (void)db_->exec("ROLLBACK");
+}
+
 bool is_identifier(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   if (name[0] >= '0' && name[0] <= '9') return false;

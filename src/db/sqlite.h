@@ -104,6 +104,21 @@ class Transaction {
   Database* db_;
 };
 
+// One read snapshot for several queries: BEGIN when made, ended when
+// destroyed. Saves each query taking and dropping its own read lock (file
+// locks and a check of the file each time); the snapshot is as fresh as
+// when its first query ran. Statements still running at the end are reset.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database* db_;  // null when BEGIN failed: the queries then run on their own
+};
+
 // True when name is safe to use as an SQL identifier: letters, digits and
 // underscores, not starting with a digit.
 bool is_identifier(std::string_view name);

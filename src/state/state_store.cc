@@ -433,6 +433,26 @@ Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::st
   return std::optional<int64_t>{st->column_int(0)};
 }
 
+Result<int64_t> StateStore::unclaim(const std::vector<int64_t>& ids, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto prepared = cached(
+      "UPDATE notifications SET state = CASE WHEN attempts > 0 THEN 'waiting' ELSE 'pending' END, "
+      "updated_at = ?2 WHERE id = ?1 AND state = 'in_flight'");
+  if (!prepared) return prepared.error();
+  int64_t n = 0;
+  {
+    Lease st(*prepared.value());
+    for (int64_t id : ids) {
+      st->bind(1, id).bind(2, now_ms);
+      if (auto s = st->run(); !s) return s.error();
+      n += db_.changes();
+    }
+  }
+  if (auto s = tx->commit(); !s) return s.error();
+  return n;
+}
+
 Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();

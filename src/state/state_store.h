@@ -140,6 +140,10 @@ class StateStore {
                                                  const EndpointFilter& filter = {});
   // Earliest next_attempt_at among pending and waiting rows.
   Result<std::optional<int64_t>> next_due_at(const std::vector<std::string>& exclude_endpoints = {});
+  // Claimed notifications that were never sent go back to where the claim
+  // took them from (pending, or waiting when an attempt was made before),
+  // with no attempt recorded. Returns how many.
+  Result<int64_t> unclaim(const std::vector<int64_t>& ids, int64_t now_ms);
   // Notifications that a previous run left in flight go back to pending
   // (their interrupted attempt is recorded). Returns how many.
   Result<int64_t> recover_in_flight(int64_t now_ms);

@@ -15,32 +15,33 @@ StateWorker::~StateWorker() {
   thread_.join();
 }
 
-void StateWorker::enqueue(Task task) {
+void StateWorker::enqueue(Task task, Priority priority) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(task));
+    (priority == Priority::Urgent ? urgent_ : queue_).push_back(std::move(task));
   }
   wake_.notify_one();
 }
 
 void StateWorker::wait_idle() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return queue_.empty() && urgent_.empty() && !busy_; });
 }
 
 void StateWorker::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and all done
-    Task task = std::move(queue_.front());
-    queue_.pop_front();
+    wake_.wait(lock, [this] { return stop_ || !queue_.empty() || !urgent_.empty(); });
+    if (queue_.empty() && urgent_.empty()) return;  // stopping, and all done
+    auto& from = urgent_.empty() ? queue_ : urgent_;
+    Task task = std::move(from.front());
+    from.pop_front();
     busy_ = true;
     lock.unlock();
     task(store_);
     lock.lock();
     busy_ = false;
-    if (queue_.empty()) idle_.notify_all();
+    if (queue_.empty() && urgent_.empty()) idle_.notify_all();
   }
 }
 
