@@ -553,11 +553,10 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
       return fail(outcome, "render: " + r.error().message, "render");
     }
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
-    p.fresh = rendered;  // kept for the next attempts if this one ends waiting (see finish())
+    p.fresh = true;  // kept for the next attempts if this one ends waiting (see finish())
   }
-  p.message = std::make_shared<delivery::Message>(
-      p.row.id, p.row.message_id, static_cast<uint32_t>(p.row.attempts + 1), p.row.notification, *rendered,
-      *event, p.row.rule, p.row.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+  p.event = std::move(event);
+  p.rendered = std::move(rendered);
   return p;
 }
 
@@ -572,13 +571,18 @@ void Daemon::start_ready() {
 
 void Daemon::start_attempt(Prepared attempt) {
   if (attempt.failure) return finish(attempt.row, attempt.started, std::move(*attempt.failure));
-  if (attempt.fresh) fresh_renders_[attempt.row.id] = std::move(attempt.fresh);
-  auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
   std::shared_ptr<Runtime> rt = std::move(attempt.rt);
+  const state::NotificationRow& r = attempt.row;
+  plugin::Channel* channel = rt->channel(r.endpoint);
+  auto message = std::make_shared<delivery::Message>(
+      r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, *attempt.rendered,
+      *attempt.event, r.rule, r.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+  if (attempt.fresh) fresh_renders_[r.id] = std::move(attempt.rendered);
+  auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
   if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
-    authorize_and_send(std::move(row), attempt.started, std::move(attempt.message), rt, false);
+    authorize_and_send(std::move(row), attempt.started, std::move(message), rt, false);
   } else {
-    send_attempt(std::move(row), attempt.started, std::move(attempt.message), rt, false);
+    send_attempt(std::move(row), attempt.started, std::move(message), rt, false);
   }
 }
 

@@ -120,18 +120,20 @@ class Daemon {
     // Moves the events out of `items`.
     void remember(std::vector<state::IngestItem>& items);
   };
-  // An attempt made ready on the worker: its message rendered and built, or
-  // the reason it cannot be sent.
+  // An attempt made ready on the worker: its event and rendered payload, or
+  // the reason it cannot be sent. The loop builds the message (pure work,
+  // and the loop has more room than the worker).
   struct Prepared {
     state::NotificationRow row;
     int64_t started = 0;
-    std::shared_ptr<delivery::Message> message;
-    std::shared_ptr<const delivery::Rendered> fresh;  // rendered now, not read from a stored payload
+    std::shared_ptr<const Event> event;
+    std::shared_ptr<const delivery::Rendered> rendered;
+    bool fresh = false;  // rendered now, not read from a stored payload
     std::optional<AttemptResult> failure;
     std::shared_ptr<Runtime> rt;  // the set it was prepared with (set on the loop)
   };
-  // Runs on the worker: the event, the endpoint, the render (through the
-  // worker's own connection to the producer) and the message.
+  // Runs on the worker: the event, the endpoint and the render (through the
+  // worker's own connection to the producer).
   static Prepared prepare(state::StateStore& store, Runtime& rt, RecentEvents& recent,
                           state::NotificationRow row);
   // What a claim job brings back from the worker.
