@@ -1,5 +1,8 @@
-// heraldd's engine: one Asio event loop that ingests the outbox, dispatches
-// due notifications through their channel plugins and records every attempt.
+// heraldd's engine: one Asio event loop that matches events to rules and
+// sends due notifications through their channel plugins, and a state worker
+// (state/state_worker.h) that does the database work for it: reading the
+// outbox, writing notifications, claiming and rendering what is due, and
+// recording every attempt. Plugins are only ever called on the loop.
 #pragma once
 
 #include <chrono>
