@@ -76,7 +76,7 @@ Daemon::~Daemon() {
 
 Status Daemon::reload() {
   const std::string path = runtime_->config().path;
-  auto fresh = Runtime::load(path);
+  auto fresh = Runtime::load(path, Runtime::RenderOn::Worker);
   if (!fresh) {
     spdlog::error("reload refused, the running configuration stays: {}", fresh.error().message);
     return fresh.error();
@@ -133,7 +133,7 @@ void Daemon::watch_configuration() {
 
 Result<std::unique_ptr<Daemon>> Daemon::create(boost::asio::io_context& io, const std::string& config_path,
                                                DaemonOptions options) {
-  auto rt = Runtime::load(config_path);
+  auto rt = Runtime::load(config_path, Runtime::RenderOn::Worker);
   if (!rt) return rt.error();
   const config::Config& cfg = rt.value()->config();
   auto open = [&]() -> Result<state::StateStore> {
@@ -269,7 +269,7 @@ void Daemon::ingest() {
   using Read = std::pair<Result<std::vector<outbox::OutboxRow>>, std::shared_ptr<Runtime>>;
   worker_->post(
       [rt = runtime_, after = cursor_, limit = cfg.batch_size](state::StateStore&) mutable {
-        auto rows = rt->worker_outbox().read_after(after, limit);
+        auto rows = rt->render_outbox().read_after(after, limit);
         return Read(std::move(rows), std::move(rt));  // the runtime is let go on the loop
       },
       [this](Read read) {
@@ -423,7 +423,7 @@ void Daemon::dispatch() {
         {
           // The batch renders from one snapshot of the producer's database.
           std::optional<db::ReadSnapshot> snapshot;
-          if (!rows.empty()) snapshot.emplace(rt->worker_outbox().database());
+          if (!rows.empty()) snapshot.emplace(rt->render_outbox().database());
           for (auto& r : rows) out.attempts.push_back(prepare(store, *rt, *recent, std::move(r)));
         }
         out.rt = std::move(rt);  // let go on the loop
@@ -543,7 +543,7 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
   } else {
     const auto* ncfg = rt.config().find_notification(p.row.notification);
-    mapping::Mapping* mapping = ncfg ? rt.worker_mapping_for(p.row.notification) : nullptr;
+    mapping::Mapping* mapping = ncfg ? rt.mapping_for(p.row.notification) : nullptr;
     nlohmann::json extra = {{"Rule", p.row.rule.is_object() ? p.row.rule : nlohmann::json::object()}};
     auto r = delivery::render(*endpoint, mapping, *event, &extra);
     if (!r) {
@@ -811,16 +811,14 @@ void Daemon::flush_records() {
                      *batch))](state::StateStore& store) { return store.finish_attempts(*records); },
                 [this, batch](Status written) {
                   --records_running_;
+                  recorded(*batch, written);
                   if (!written) {
                     // The notifications stay in_flight in the database, so nothing
                     // sends them again meanwhile; the results wait in memory and are
                     // written as soon as the database takes them (after a restart:
                     // sent again, a duplicate at worst).
-                    recorded(*batch, written);
                     for (auto& o : *batch) pending_records_.push_back(std::move(o));
                     arm_record_retry();
-                  } else {
-                    recorded(*batch, written);
                   }
                   // The next due time may have changed (a retry is now waiting).
                   if (stopping_) {

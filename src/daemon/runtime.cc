@@ -4,7 +4,7 @@
 
 namespace herald::daemon {
 
-Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
+Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path, RenderOn render_on) {
   auto cfg = config::load(config_path);
   if (!cfg) return cfg.error();
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -14,11 +14,11 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
   auto reader = outbox::OutboxReader::open(c.outbox_db, c.outbox_table);
   if (!reader) return Error{c.path + ": [outbox]: " + reader.error().message, reader.error().transient};
   rt->outbox_ = std::make_unique<outbox::OutboxReader>(std::move(reader.value()));
-  auto worker_reader = outbox::OutboxReader::open(c.outbox_db, c.outbox_table);
-  if (!worker_reader) {
-    return Error{c.path + ": [outbox]: " + worker_reader.error().message, worker_reader.error().transient};
+  if (render_on == RenderOn::Worker) {
+    auto own = outbox::OutboxReader::open(c.outbox_db, c.outbox_table);
+    if (!own) return Error{c.path + ": [outbox]: " + own.error().message, own.error().transient};
+    rt->render_outbox_ = std::make_unique<outbox::OutboxReader>(std::move(own.value()));
   }
-  rt->worker_outbox_ = std::make_unique<outbox::OutboxReader>(std::move(worker_reader.value()));
   auto matcher = rules::Matcher::build(c);
   if (!matcher) return matcher.error();
   rt->matcher_ = std::move(matcher.value());
@@ -50,12 +50,9 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path) {
   }
   for (const auto& n : c.notifications) {
     if (n.mapping.empty()) continue;
-    auto m = mapping::Mapping::load(n.mapping, &rt->outbox_->database());
+    auto m = mapping::Mapping::load(n.mapping, &rt->render_outbox().database());
     if (!m) return m.error();
     rt->mappings_.emplace(n.name, std::move(m.value()));
-    auto w = mapping::Mapping::load(n.mapping, &rt->worker_outbox_->database());
-    if (!w) return w.error();
-    rt->worker_mappings_.emplace(n.name, std::move(w.value()));
   }
   for (const auto& sc : c.schedules) {
     if (!sc.enabled) continue;
@@ -79,11 +76,6 @@ Schedule* Runtime::schedule(const std::string& name) {
 mapping::Mapping* Runtime::mapping_for(const std::string& notification) const {
   auto it = mappings_.find(notification);
   return it == mappings_.end() ? nullptr : it->second.get();
-}
-
-mapping::Mapping* Runtime::worker_mapping_for(const std::string& notification) const {
-  auto it = worker_mappings_.find(notification);
-  return it == worker_mappings_.end() ? nullptr : it->second.get();
 }
 
 plugin::Channel* Runtime::channel(const std::string& endpoint) const {

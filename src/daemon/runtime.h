@@ -28,22 +28,25 @@ struct Schedule {
 
 class Runtime {
  public:
-  static Result<std::unique_ptr<Runtime>> load(const std::string& config_path);
+  // Where mappings render: on the caller's thread (heraldctl), or on the
+  // daemon's state worker, which then gets a producer connection of its own
+  // (SQLite connections here serve one thread each).
+  enum class RenderOn { Caller, Worker };
+  static Result<std::unique_ptr<Runtime>> load(const std::string& config_path,
+                                               RenderOn render_on = RenderOn::Caller);
 
   const config::Config& config() const { return config_; }
   outbox::OutboxReader& outbox() { return *outbox_; }
   rules::Matcher& matcher() { return *matcher_; }
   // Null when no notification names recipients.
   rules::RecipientResolver* recipients() { return recipients_.get(); }
-  // Null when the notification has no mapping file.
+  // The connection mappings query, and through which the state worker reads
+  // the outbox. With RenderOn::Worker it is the worker's own, to be used on
+  // its thread only; otherwise outbox().
+  outbox::OutboxReader& render_outbox() { return render_outbox_ ? *render_outbox_ : *outbox_; }
+  // Compiled against render_outbox(); null when the notification has no
+  // mapping file.
   mapping::Mapping* mapping_for(const std::string& notification) const;
-
-  // The state worker's side: a connection of its own to the producer's
-  // database, for reading the outbox and rendering, and the mappings
-  // compiled against it. SQLite connections here serve one thread each, so
-  // only the worker's thread may use these.
-  outbox::OutboxReader& worker_outbox() { return *worker_outbox_; }
-  mapping::Mapping* worker_mapping_for(const std::string& notification) const;
   plugin::Channel* channel(const std::string& endpoint) const;
   const config::EndpointConfig* endpoint(const std::string& name) const;
   // Enabled schedules, in configuration order.
@@ -57,12 +60,11 @@ class Runtime {
   // database and channels hold the plugin libraries, so they go first.
   config::Config config_;
   std::unique_ptr<outbox::OutboxReader> outbox_;
+  std::unique_ptr<outbox::OutboxReader> render_outbox_;  // RenderOn::Worker only
   std::unique_ptr<rules::Matcher> matcher_;
   std::unique_ptr<rules::RecipientResolver> recipients_;
   std::unique_ptr<plugin::PluginHost> plugins_;
   std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
-  std::unique_ptr<outbox::OutboxReader> worker_outbox_;
-  std::map<std::string, std::shared_ptr<mapping::Mapping>> worker_mappings_;  // before worker_outbox_ goes
   std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;
   std::vector<Schedule> schedules_;  // hold statements on the producer database too
 };
