@@ -409,12 +409,14 @@ class Bench {
     RequestCounter counter(*nginx_);
     Producer producer_db(run + "/producer.db", padding_);
     l.events = static_cast<int64_t>(o_.rate) * o_.latency_seconds;
-    std::map<int64_t, int64_t> inserted;  // outbox id -> unix microseconds after commit
+    // Measured from the moment the insert begins: heraldd may deliver the
+    // event before this thread is back from the commit.
+    std::map<int64_t, int64_t> inserted;  // outbox id -> unix microseconds when its insert began
     const auto start = Clock::now();
     for (int64_t i = 0; i < l.events && !interrupted(); ++i) {
       std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / o_.rate));
-      const int64_t id = producer_db.append(i);
-      inserted[id] = wall_us();
+      const int64_t began = wall_us();
+      inserted[producer_db.append(i)] = began;
     }
     wait_delivered(counter, p, l.events, 60s);
     const int code = p.stop(30s);

@@ -19,6 +19,15 @@ constexpr auto kRecordDelay = 5ms;
 // Events kept in memory after ingest, so that their first attempts need not
 // read and parse them back from the state database.
 constexpr size_t kRecentEvents = 1024;
+// How long ingest waits for room in the window when it claims what it
+// creates (an endpoint that hangs must not hold back everything else).
+constexpr auto kRoomWait = 100ms;
+// Attempts claimed and prepared beyond the window (max_in_flight), ready to
+// take a slot the moment it frees: at least a window, and enough to bridge
+// the worker's longer jobs (a few ms) at tens of thousands per second.
+constexpr int kReadyAhead = 448;
+// Ingest transactions queued on the worker behind the read of the next batch.
+constexpr int kIngestWritesAhead = 2;
 // Deliveries each get an info line up to this many per window; past it they
 // are counted and summed up in one line when the window ends (a line per
 // delivery at thousands per second would flood the journal, whose rate
@@ -70,6 +79,8 @@ Daemon::~Daemon() {
   record_timer_.cancel();
   flush_timer_.cancel();
   delivery_log_timer_.cancel();
+  room_timer_.cancel();
+  sweep_timer_.cancel();
   for (auto& [name, timer] : schedule_timers_) timer->cancel();
   config_watcher_.stop();
 }
@@ -115,7 +126,7 @@ Status Daemon::reload() {
   // Timers follow the new timetables; what ran at start does not run again.
   start_schedules(false);
   schedule_ingest();
-  schedule_dispatch();
+  dispatch_due();
   return {};
 }
 
@@ -161,7 +172,7 @@ Status Daemon::start() {
   if (auto s = start_admin(); !s) return s;
   auto cursor = store_.cursor(runtime_->outbox().source());
   if (!cursor) return cursor.error();
-  cursor_ = cursor.value();
+  cursor_ = read_cursor_ = written_cursor_ = cursor.value();
   auto recovered = store_.recover_in_flight(now_ms());
   if (!recovered) return recovered.error();
   if (recovered.value() > 0) {
@@ -171,7 +182,8 @@ Status Daemon::start() {
   if (!options_.drain) watcher_.start();
   start_schedules(true);
   schedule_ingest();
-  schedule_dispatch();
+  schedule_dispatch();  // backlog_ starts set: what a previous run left is claimed first
+  if (!options_.drain) arm_state_sweep();
   spdlog::info("herald {} started: {} endpoint(s), {} notification(s), outbox {} after id {}", HERALD_VERSION,
                runtime_->config().endpoints.size(), runtime_->config().notifications.size(),
                runtime_->config().outbox_db, cursor_);
@@ -185,6 +197,8 @@ void Daemon::stop(std::function<void()> done) {
   watcher_.stop();
   dispatch_timer_.cancel();
   retry_ingest_timer_.cancel();
+  room_timer_.cancel();
+  sweep_timer_.cancel();
   for (auto& [name, timer] : schedule_timers_) timer->cancel();
   if (in_flight_ > 0) {
     spdlog::info("stopping: waiting up to {} ms for {} attempt(s) in flight",
@@ -204,7 +218,7 @@ void Daemon::maybe_finish_stop() {
   if (!stopping_ || !on_stopped_) return;
   if (in_flight_ > 0 && stop_timer_.expiry() > std::chrono::steady_clock::now()) return;
   // Jobs on the worker report back first (each calls again when it does).
-  if (ingest_running_ || claiming_ || records_running_ > 0) return;
+  if (ingest_busy() || claiming_ || records_running_ > 0) return;
   // Claimed, never sent: back to where the claim took them from.
   if (!ready_.empty()) {
     std::vector<int64_t> ids;
@@ -240,7 +254,7 @@ void Daemon::maybe_finish_stop() {
 void Daemon::schedule_ingest() {
   // While backing off, file events and the poll timer do not cut the wait short.
   if (ingest_scheduled_ || stopping_ || ingest_backing_off_) return;
-  if (ingest_running_) {
+  if (reading_ || writes_out_ >= kIngestWritesAhead) {
     ingest_again_ = true;
     return;
   }
@@ -248,13 +262,25 @@ void Daemon::schedule_ingest() {
   boost::asio::post(io_, [this] { ingest(); });
 }
 
-bool Daemon::ingest_far_ahead() const {
-  return dispatch_saturated_ && cursor_ - newest_claimed_event_ > static_cast<int64_t>(kRecentEvents / 2);
+void Daemon::ingest_job_done() {
+  if (stopping_) return maybe_finish_stop();
+  if (ingest_again_ && !reading_ && writes_out_ < kIngestWritesAhead) {
+    ingest_again_ = false;
+    schedule_ingest();
+  }
+}
+
+bool Daemon::ingest_far_ahead() const { return dispatch_saturated_ && cursor_ > newest_claimed_event_; }
+
+int Daemon::claim_room() const {
+  const int window = runtime_->config().max_in_flight;
+  return window + std::max(window, kReadyAhead) - static_cast<int>(in_flight_ + ready_.size()) -
+         ingest_claims_out_ - rows_at_rules_;
 }
 
 void Daemon::ingest() {
   ingest_scheduled_ = false;
-  if (stopping_) return;
+  if (stopping_ || reading_ || writes_out_ >= kIngestWritesAhead) return;
   // Claims that come back short (nothing due, endpoints at capacity, entities
   // waiting in order) clear dispatch_saturated_, so this never holds events
   // back from an idle dispatcher.
@@ -262,25 +288,65 @@ void Daemon::ingest() {
     ingest_paused_ = true;
     return;
   }
+  const auto& cfg = runtime_->config();
+  int limit = cfg.batch_size;
+  if (!backlog_ && !room_wait_over_) {
+    // What this ingest creates is claimed by it: read about what the window
+    // can take, once it can take a batch worth a transaction.
+    const int room = claim_room();
+    if (room < std::max(1, cfg.max_in_flight / 2)) {
+      ingest_paused_ = true;
+      if (!room_timer_armed_) {
+        room_timer_armed_ = true;
+        room_timer_.expires_after(kRoomWait);
+        room_timer_.async_wait([this](boost::system::error_code ec) {
+          if (ec) return;  // cancelled: whoever cancelled it cleared room_timer_armed_
+          room_timer_armed_ = false;
+          if (stopping_ || !ingest_paused_) return;
+          room_wait_over_ = true;  // the window does not move: ingest without claiming
+          ingest_paused_ = false;
+          schedule_ingest();
+        });
+      }
+      return;
+    }
+    limit = std::min(limit, room);
+  }
+  ingest_paused_ = false;
+  room_wait_over_ = false;
+  if (room_timer_armed_) {
+    room_timer_armed_ = false;
+    room_timer_.cancel();
+  }
   // Read and parsed on the worker, through a connection of its own, so
   // that the loop only matches rules.
-  const auto& cfg = runtime_->config();
-  ingest_running_ = true;
+  reading_ = true;
   using Read = std::pair<Result<std::vector<outbox::OutboxRow>>, std::shared_ptr<Runtime>>;
   worker_->post(
-      [rt = runtime_, after = cursor_, limit = cfg.batch_size](state::StateStore&) mutable {
+      [rt = runtime_, after = read_cursor_, limit](state::StateStore&) mutable {
         auto rows = rt->render_outbox().read_after(after, limit);
         return Read(std::move(rows), std::move(rt));  // the runtime is let go on the loop
       },
-      [this](Read read) {
-        ingest_running_ = false;
-        if (stopping_) return maybe_finish_stop();
+      [this, limit, epoch = ingest_epoch_](Read read) {
+        reading_ = false;
+        // Read after a batch that failed: read again from where it began.
+        if (stopping_ || epoch != ingest_epoch_) return ingest_job_done();
+        if (read.first && static_cast<int>(read.first->size()) == limit) {
+          // More is waiting: the next batch is read while this one goes
+          // through the rules and is written.
+          read_cursor_ = read.first->back().event.id;
+          rows_at_rules_ = static_cast<int>(read.first->size());  // about what they will claim
+          if (writes_out_ < kIngestWritesAhead && !ingest_backing_off_) {
+            ingest();  // not posted: the worker would wait for the rules below
+          } else {
+            ingest_again_ = true;
+          }
+        }
         ingest_rows(std::move(read.first));
       });
 }
 
 void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
-  const auto& cfg = runtime_->config();
   if (!rows) return ingest_later(rows.error().message);
   if (rows->empty()) {
     const bool again = ingest_again_;
@@ -290,6 +356,12 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     check_drained();
     return;
   }
+  // Claimed here while nothing due waits, up to the room in the window;
+  // endpoints with their own max_in_flight are left to dispatch().
+  rows_at_rules_ = 0;
+  int room = backlog_ ? 0 : claim_room();
+  int asked = 0;
+  bool left_pending = false;
   std::vector<state::IngestItem> items;
   items.reserve(rows->size());
   for (auto& row : rows.value()) {
@@ -307,45 +379,88 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     // A busy producer database clears by itself: ingest this batch again later.
     if (!targets) return ingest_later(targets.error().message);
     item.targets = std::move(targets.value());
+    for (auto& t : item.targets) {
+      const config::EndpointConfig* ep = runtime_->endpoint(t.endpoint);
+      if (ep && ep->max_in_flight > 0) continue;
+      if (asked < room) {
+        t.claim = true;
+        ++asked;
+      } else {
+        left_pending = true;
+      }
+    }
     items.push_back(std::move(item));
   }
+  if (left_pending) note_backlog();
+  const int64_t after = written_cursor_;
   const int64_t last_id = items.back().event.id;
-  const bool full_batch = static_cast<int>(rows->size()) == cfg.batch_size;
+  written_cursor_ = last_id;
+  read_cursor_ = std::max(read_cursor_, last_id);
   // The transaction runs on the worker; the rows stay in the outbox until
-  // it commits the new cursor with them.
+  // it commits the new cursor with them. What it claimed renders there too,
+  // from one snapshot of the producer's database.
+  struct Ingested {
+    Result<int64_t> created = int64_t{0};
+    std::vector<Prepared> attempts;
+    std::shared_ptr<Runtime> rt;  // let go on the loop
+  };
   auto batch = std::make_shared<std::vector<state::IngestItem>>(std::move(items));
-  ingest_running_ = true;
+  ++writes_out_;
+  ingest_claims_out_ += asked;
+  if (left_pending) ++writes_leaving_pending_;
   worker_->post(
-      [source = runtime_->outbox().source(), last_id, batch, now = now_ms(),
-       recent = recent_](state::StateStore& store) {
-        auto created = store.ingest(source, last_id, *batch, now);
-        if (created) recent->remember(*batch);
-        return created;
+      [source = runtime_->outbox().source(), after, last_id, batch, now = now_ms(), recent = recent_,
+       rt = runtime_](state::StateStore& store) mutable {
+        Ingested out;
+        std::vector<state::NotificationRow> claimed;
+        out.created = store.ingest(source, last_id, *batch, now, &claimed, after);
+        if (out.created) recent->remember(*batch);
+        if (!claimed.empty()) {
+          db::ReadSnapshot snapshot(rt->render_outbox().database());
+          for (auto& r : claimed) out.attempts.push_back(prepare(store, *rt, *recent, std::move(r)));
+        }
+        out.rt = std::move(rt);
+        return out;
       },
-      [this, last_id, batch, full_batch](Result<int64_t> created) {
-        ingest_running_ = false;
+      [this, last_id, batch, asked, left_pending, epoch = ingest_epoch_](Ingested done) {
+        --writes_out_;
+        ingest_claims_out_ -= asked;
+        if (left_pending) --writes_leaving_pending_;
+        const auto claimed = static_cast<int64_t>(done.attempts.size());
+        // In flight in the database: sent, or given back at a stop.
+        take_claimed(done.attempts, done.rt);
         if (stopping_) return maybe_finish_stop();
-        if (!created)
-          return ingest_later(runtime_->config().state_db + ": ingest: " + created.error().message);
+        start_ready();
+        if (!done.created) {
+          // Batches behind a refused one are refused for it: one error, one back-off.
+          if (epoch != ingest_epoch_) return ingest_job_done();
+          return ingest_later(runtime_->config().state_db + ": ingest: " + done.created.error().message,
+                              true);
+        }
+        const int64_t created = done.created.value();
         cursor_ = last_id;
         auto rejected =
             std::count_if(batch->begin(), batch->end(), [](auto& i) { return !i.rejected_reason.empty(); });
-        metrics_.ingested(batch->size() - rejected, rejected, created.value());
+        metrics_.ingested(batch->size() - rejected, rejected, created);
         ingest_backoff_ = std::chrono::seconds(1);
-        spdlog::debug("ingested outbox rows up to id {}: {} notification(s)", last_id, created.value());
-        if (created.value() > 0) schedule_dispatch();
-        const bool again = full_batch || ingest_again_;
-        ingest_again_ = false;
-        if (again) {
-          schedule_ingest();
-        } else {
+        spdlog::debug("ingested outbox rows up to id {}: {} notification(s), {} claimed at once", last_id,
+                      created, claimed);
+        if (created > claimed) schedule_dispatch();
+        if (!reading_ && writes_out_ == 0 && !ingest_again_ && !ingest_scheduled_) {
           ingest_caught_up_ = true;
           check_drained();
         }
+        ingest_job_done();
       });
+  ingest_job_done();  // a read asked for while this one ran
 }
 
-void Daemon::ingest_later(const std::string& what) {
+void Daemon::ingest_later(const std::string& what, bool write_failed) {
+  // What was read or written after the failed batch is dropped, and
+  // reading starts again at that batch.
+  ++ingest_epoch_;
+  if (write_failed) written_cursor_ = cursor_;
+  read_cursor_ = written_cursor_;
   spdlog::error("{}; retrying in {} s", what, ingest_backoff_.count());
   retry_ingest_timer_.expires_after(ingest_backoff_);
   ingest_backoff_ = std::min<std::chrono::seconds>(ingest_backoff_ * 2, std::chrono::seconds(30));
@@ -355,6 +470,44 @@ void Daemon::ingest_later(const std::string& what) {
     ingest_backing_off_ = false;
     if (!ec) schedule_ingest();
   });
+}
+
+void Daemon::note_backlog() {
+  backlog_ = true;
+  ++backlog_generation_;
+}
+
+void Daemon::dispatch_due() {
+  note_backlog();
+  schedule_dispatch();
+}
+
+void Daemon::arm_state_sweep() {
+  sweep_timer_.expires_after(runtime_->config().poll_interval);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    // Idle, nothing writes and nothing is claimed; under load this costs one
+    // claim per interval (the worker's own commits count as changes too).
+    if (auto v = store_.data_version(); v && v.value() != state_version_) {
+      state_version_ = v.value();
+      if (!backlog_) dispatch_due();
+    }
+    arm_state_sweep();
+  });
+}
+
+void Daemon::take_claimed(std::vector<Prepared>& attempts, const std::shared_ptr<Runtime>& rt) {
+  for (auto& attempt : attempts) {
+    ++busy_[attempt.row.endpoint];
+    newest_claimed_event_ = std::max(newest_claimed_event_, attempt.row.event_id);
+    if (attempt.failure) {
+      start_attempt(std::move(attempt));  // records why it cannot be sent
+      continue;
+    }
+    attempt.rt = rt;
+    ready_.push_back(std::move(attempt));
+  }
+  attempts.clear();
 }
 
 void Daemon::schedule_dispatch() {
@@ -370,11 +523,13 @@ void Daemon::dispatch() {
     dispatch_again_ = true;
     return;
   }
-  // Claims fill the window (max_in_flight) and one more window of prepared
-  // attempts waiting in ready_.
+  // Claims fill the window (max_in_flight) and the prepared attempts
+  // waiting in ready_ (claim_room()).
   const int window = runtime_->config().max_in_flight;
   const int claimed_now = static_cast<int>(in_flight_ + ready_.size());
-  int capacity = 2 * window - claimed_now;
+  // At most two windows at once: one claim is one job on the worker, which
+  // renders what it claims.
+  int capacity = std::min(claim_room(), 2 * window);
   // Under load, claim in batches: while most is claimed, the attempts that
   // finish call again. One claim per free slot would cost a transaction per
   // notification.
@@ -390,11 +545,21 @@ void Daemon::dispatch() {
     int left = ep.max_in_flight - static_cast<int>(busy_[name]);
     if (left > 0) room.emplace_back(name, left);
   }
+  // Without a backlog, ingest claims what it creates; what comes due later
+  // sets backlog_ through dispatch_timer_.
+  const bool others = backlog_;
+  if (!others && room.empty()) return;
   claiming_ = true;
+  // An ingest that left notifications pending may commit after this claim
+  // ran (claims go first on the worker): then a short claim proves nothing.
+  const bool may_clear_backlog = writes_leaving_pending_ == 0;
   worker_->post(
       [capacity, capped = std::move(capped), room = std::move(room), now = now_ms(), rt = runtime_,
-       recent = recent_](state::StateStore& store) mutable {
+       recent = recent_, others, may_clear_backlog,
+       generation = backlog_generation_](state::StateStore& store) mutable {
         Claimed out;
+        out.may_clear_backlog = may_clear_backlog;
+        out.backlog_generation = generation;
         std::vector<state::NotificationRow> rows;
         int left = capacity;
         auto claim = [&](int limit, const state::StateStore::EndpointFilter& filter) {
@@ -415,11 +580,14 @@ void Daemon::dispatch() {
           only.endpoint = name;
           if (!(ok = claim(std::min(limit, left), only))) break;
         }
-        if (ok && left > 0) {
-          state::StateStore::EndpointFilter others;
-          others.exclude = capped;
-          claim(left, others);
+        if (ok && others && left > 0) {
+          state::StateStore::EndpointFilter rest;
+          rest.exclude = capped;
+          claim(left, rest);
+        } else if (ok && others) {
+          out.saturated = true;  // the others were not asked: more may be due
         }
+        out.may_clear_backlog = out.may_clear_backlog && others;
         {
           // The batch renders from one snapshot of the producer's database.
           std::optional<db::ReadSnapshot> snapshot;
@@ -437,16 +605,14 @@ void Daemon::claimed(Claimed result) {
   // Claimed rows are in_flight in the database: they go out even during a
   // stop (within its grace period), as if claimed just before it.
   dispatch_saturated_ = result.saturated;
-  for (auto& attempt : result.attempts) {
-    ++busy_[attempt.row.endpoint];
-    newest_claimed_event_ = std::max(newest_claimed_event_, attempt.row.event_id);
-    if (attempt.failure) {
-      start_attempt(std::move(attempt));  // records why it cannot be sent
-      continue;
+  if (!result.error) {
+    if (result.saturated) {
+      note_backlog();
+    } else if (result.may_clear_backlog && result.backlog_generation == backlog_generation_) {
+      backlog_ = false;
     }
-    attempt.rt = result.rt;
-    ready_.push_back(std::move(attempt));
   }
+  take_claimed(result.attempts, result.rt);
   // During a stop, what is ready stays unsent; maybe_finish_stop gives it back.
   if (stopping_) return maybe_finish_stop();
   start_ready();
@@ -456,7 +622,7 @@ void Daemon::claimed(Claimed result) {
     // Not arm_dispatch_timer(): what is due now would be retried at once, in a loop.
     dispatch_timer_.expires_after(1s);
     dispatch_timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) schedule_dispatch();
+      if (!ec) dispatch_due();
     });
     return;
   }
@@ -466,7 +632,7 @@ void Daemon::claimed(Claimed result) {
   }
   if (ingest_paused_ && !ingest_far_ahead()) {
     ingest_paused_ = false;
-    schedule_ingest();
+    schedule_ingest();  // ingest() decides again, room included
   }
   arm_dispatch_timer();
   check_drained();
@@ -481,10 +647,11 @@ std::vector<std::string> Daemon::endpoints_at_capacity() {
 }
 
 void Daemon::arm_dispatch_timer() {
-  // When full, a completing attempt triggers the next dispatch instead.
-  if (stopping_ || in_flight_ + ready_.size() >= 2 * static_cast<size_t>(runtime_->config().max_in_flight)) {
-    return;
-  }
+  if (stopping_) return;
+  // With a backlog and a full window, a completing attempt triggers the
+  // next dispatch instead. Without one, dispatch() leaves the due ones to
+  // this timer.
+  if (backlog_ && claim_room() <= 0) return;
   auto next = store_.next_due_at(endpoints_at_capacity());
   if (!next) {
     spdlog::error("{}: {}", runtime_->config().state_db, next.error().message);
@@ -497,7 +664,9 @@ void Daemon::arm_dispatch_timer() {
   auto delay = std::chrono::milliseconds(std::max<int64_t>(0, *next.value() - now_ms()));
   dispatch_timer_.expires_after(delay);
   dispatch_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) schedule_dispatch();
+    if (ec) return;
+    note_backlog();  // what comes due goes before fresh notifications
+    schedule_dispatch();
   });
 }
 
@@ -719,6 +888,11 @@ void Daemon::after_attempt() {
   } else {
     start_ready();
     schedule_dispatch();
+    // An ingest waiting for room in the window (see ingest()).
+    if (ingest_paused_ && !backlog_ && claim_room() >= std::max(1, runtime_->config().max_in_flight / 2)) {
+      ingest_paused_ = false;
+      schedule_ingest();
+    }
   }
 }
 
@@ -820,11 +994,15 @@ void Daemon::flush_records() {
                     for (auto& o : *batch) pending_records_.push_back(std::move(o));
                     arm_record_retry();
                   }
-                  // The next due time may have changed (a retry is now waiting).
+                  // The next due time may have changed (a retry is now waiting,
+                  // or a notification held back in order is free to go).
                   if (stopping_) {
                     maybe_finish_stop();
-                  } else {
+                  } else if (backlog_) {
                     schedule_dispatch();
+                  } else {
+                    arm_dispatch_timer();
+                    check_drained();
                   }
                 });
 }
@@ -913,13 +1091,13 @@ void Daemon::arm_record_retry() {
     if (!record(pending_records_)) return arm_record_retry();
     pending_records_.clear();
     record_backoff_ = std::chrono::seconds(1);
-    schedule_dispatch();
+    dispatch_due();
   });
 }
 
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
-      dispatch_scheduled_ || flush_armed_ || ingest_running_ || claiming_ || records_running_ > 0 ||
+      dispatch_scheduled_ || flush_armed_ || ingest_busy() || claiming_ || records_running_ > 0 ||
       !ready_.empty()) {
     return;
   }

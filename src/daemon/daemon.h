@@ -82,8 +82,16 @@ class Daemon {
   void ingest();
   // Rules, then the state transaction, for rows the worker read.
   void ingest_rows(Result<std::vector<outbox::OutboxRow>> rows);
+  // Attempts the window can take before it, the ready queue and the claims
+  // asked of ingests on the worker are full (kReadyAhead).
+  int claim_room() const;
+  // Reading the outbox or writing what was read.
+  bool ingest_busy() const { return reading_ || writes_out_ > 0; }
+  // An ingest job came back: start what waited for it.
+  void ingest_job_done();
   // A locked producer or a refused write: back off (1 s doubling to 30 s).
-  void ingest_later(const std::string& what);
+  // After a refused write, reading starts again from the committed cursor.
+  void ingest_later(const std::string& what, bool write_failed = false);
   void schedule_dispatch();
   void dispatch();
   void arm_dispatch_timer();
@@ -145,8 +153,23 @@ class Daemon {
     bool saturated = false;  // the claim without an endpoint got all it asked for
     std::optional<std::string> error;
     std::shared_ptr<Runtime> rt;  // the set the attempts were prepared with (released on the loop)
+    // Posted while nothing could have added due notifications behind its
+    // back: a short answer then means none is left (see backlog_).
+    bool may_clear_backlog = false;
+    uint64_t backlog_generation = 0;
   };
   void claimed(Claimed result);
+  // Counts claimed attempts as busy and queues them (or records at once why
+  // they cannot be sent).
+  void take_claimed(std::vector<Prepared>& attempts, const std::shared_ptr<Runtime>& rt);
+  // Due notifications may be waiting in the state database (backlog_).
+  void note_backlog();
+  // Notifications not made by the ingest that claims them may be due
+  // (schedules, a reload, heraldctl retry): a dispatch looks.
+  void dispatch_due();
+  // Every poll_interval: when another connection wrote to the state
+  // database (heraldctl retry, replay), dispatch_due().
+  void arm_state_sweep();
   void start_attempt(Prepared attempt);
   // Starts prepared attempts while the window has room.
   void start_ready();
@@ -211,9 +234,9 @@ class Daemon {
   // Messages rendered by the attempts in flight, by notification id.
   std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
   std::shared_ptr<RecentEvents> recent_ = std::make_shared<RecentEvents>();
-  // Claimed and prepared, waiting for a free slot: claims run up to one
-  // window ahead, so a slot that frees is filled at once, not after a
-  // round trip to the worker.
+  // Claimed and prepared, waiting for a free slot: claims run ahead of the
+  // window (claim_room()), so a slot that frees is filled at once, not after
+  // a round trip to the worker.
   std::deque<Prepared> ready_;
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
@@ -228,21 +251,47 @@ class Daemon {
   // Claimed and not finished, by endpoint (for per-endpoint max_in_flight).
   std::map<std::string, size_t> busy_;
   bool ingest_scheduled_ = false;
-  // Jobs on the state worker: one ingest and one claim at a time; results
-  // of attempts in any number.
-  bool ingest_running_ = false;  // reading the outbox or writing what was read
+  // Jobs on the state worker: one read of the outbox, up to
+  // kIngestWritesAhead ingest transactions behind it (the next batch is read
+  // while the previous one is written), one claim, and results of attempts
+  // in any number.
+  bool reading_ = false;
+  int writes_out_ = 0;
+  int ingest_claims_out_ = 0;       // claims asked by the ingest transactions out
+  int rows_at_rules_ = 0;           // rows read, on their way through the rules (see ingest())
+  int writes_leaving_pending_ = 0;  // of those, the ones that leave notifications pending
+  int64_t read_cursor_ = 0;         // the last outbox id read
+  int64_t written_cursor_ = 0;      // the last outbox id handed to an ingest transaction
+  // Counts failed ingests (a read, the rules, a write): what was read or
+  // written after one is dropped (writes behind a refused one are refused
+  // too, see StateStore::ingest's expected_cursor).
+  uint64_t ingest_epoch_ = 0;
 
   bool ingest_again_ = false;  // the outbox changed while an ingest ran
   bool claiming_ = false;
   bool dispatch_again_ = false;  // asked for while a claim ran
   size_t records_running_ = 0;
-  // Ingest waits while dispatch has work enough and ingest is far ahead of
-  // it: the events of first attempts then come from recent_, not from
-  // a read and parse of the state database each.
+  // Ingest waits while dispatch has work enough and has not claimed all
+  // that ingest created: the events of first attempts then come from
+  // recent_, not from a read and parse of the state database each.
   bool ingest_far_ahead() const;
   int64_t newest_claimed_event_ = 0;  // highest outbox id a claim has started
   bool dispatch_saturated_ = false;   // the latest claim got all it asked for
   bool ingest_paused_ = false;
+  // Fresh notifications are claimed by the ingest that creates them (no
+  // claim query, no second transaction) while nothing due waits in the state
+  // database: due ones would otherwise be overtaken. Set when an ingest
+  // leaves notifications pending, a claim comes back full or a due time
+  // comes; cleared by a claim that comes back short.
+  bool backlog_ = true;
+  uint64_t backlog_generation_ = 0;  // counts the times backlog_ was set
+  // While fresh notifications are claimed at ingest, ingest waits for room
+  // in the window, up to kRoomWait; then it goes on without claiming.
+  boost::asio::steady_timer room_timer_{io_};
+  boost::asio::steady_timer sweep_timer_{io_};
+  std::optional<int64_t> state_version_;  // store_.data_version() at the last sweep
+  bool room_timer_armed_ = false;
+  bool room_wait_over_ = false;
   bool ingest_caught_up_ = false;
   bool dispatch_scheduled_ = false;
   bool stopping_ = false;

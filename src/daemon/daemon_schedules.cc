@@ -143,7 +143,7 @@ bool Daemon::run_schedule(const std::string& name, int64_t now, int64_t slot, co
   metrics_.schedule_run(name, true, static_cast<uint64_t>(events));
   spdlog::info("schedule '{}' ({}, period {}): {} row(s), {} new event(s), {} notification(s)", name, why,
                period.key, all.size(), events, notifications);
-  if (notifications > 0) schedule_dispatch();
+  if (notifications > 0) dispatch_due();
   return true;
 }
 

@@ -48,13 +48,23 @@ namespace {
 
 std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-// "Body.person.name", "Body.items.0": every scalar of the body by its path.
-void flatten(const nlohmann::json& v, const std::string& path,
+// "Body.person.name", "Body.items.0": every scalar of the body by its path
+// (`path` is extended in place and given back as it came).
+void flatten(const nlohmann::json& v, std::string& path,
              std::vector<std::pair<std::string, std::string>>& out) {
+  const size_t base = path.size();
   if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) flatten(it.value(), path + "." + it.key(), out);
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      path.append(1, '.').append(it.key());
+      flatten(it.value(), path, out);
+      path.resize(base);
+    }
   } else if (v.is_array()) {
-    for (size_t i = 0; i < v.size(); ++i) flatten(v[i], path + "." + std::to_string(i), out);
+    for (size_t i = 0; i < v.size(); ++i) {
+      path.append(1, '.').append(std::to_string(i));
+      flatten(v[i], path, out);
+      path.resize(base);
+    }
   } else if (!v.is_null()) {
     out.emplace_back(path, scalar_text(v));
   }
@@ -86,7 +96,8 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
       if (!it->is_null()) field_storage_.emplace_back("Rule." + it.key(), scalar_text(it.value()));
     }
   }
-  flatten(rendered.body, "Body", field_storage_);
+  std::string path = "Body";
+  flatten(rendered.body, path, field_storage_);
   fields_.reserve(field_storage_.size());
   for (const auto& [k, v] : field_storage_) fields_.push_back({k.c_str(), v.c_str()});
 

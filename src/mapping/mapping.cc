@@ -834,11 +834,12 @@ struct Mapping::Impl {
     }
 
     for (const PropertyRule& prop : c.properties) {
-      const std::string context = where(prop.line) + "<Property JPath=\"" + prop.jpath_text + "\">: ";
+      // Built only for an error: a render runs for every notification.
+      auto context = [&] { return where(prop.line) + "<Property JPath=\"" + prop.jpath_text + "\">: "; };
       Value v;
       if (prop.source.ref) {
         auto got = resolve(*prop.source.ref, ctx, st);
-        if (!got) return Error(context + got.error().message, got.error().transient);
+        if (!got) return Error(context() + got.error().message, got.error().transient);
         v = std::move(got).value();
       }
       if (!v.present()) {
@@ -846,7 +847,7 @@ struct Mapping::Impl {
         v = Value::of_json(*prop.source.default_value);
       }
       auto j = apply_rule(prop.source, std::move(v));
-      if (!j) return Error{context + j.error().message};
+      if (!j) return Error{context() + j.error().message};
       jpath_set(msg.body, prop.jpath, std::move(j).value());
     }
     return msg;

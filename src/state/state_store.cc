@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <iterator>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -255,7 +256,9 @@ Result<db::Statement*> StateStore::cached(const std::string& sql) {
 }
 
 Status StateStore::set_synchronous(bool full) {
-  return db_.exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (auto s = db_.exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"); !s) return s;
+  synchronous_full_ = full;
+  return {};
 }
 
 Status StateStore::no_auto_checkpoint() {
@@ -294,69 +297,109 @@ Status StateStore::migrate() {
 }
 
 Result<int64_t> StateStore::cursor(const std::string& source) {
-  auto st = db_.prepare("SELECT last_id FROM cursors WHERE source = ?1");
-  if (!st) return st.error();
+  auto prepared = cached("SELECT last_id FROM cursors WHERE source = ?1");
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
   st->bind(1, source);
   auto row = st->step();
   if (!row) return row.error();
   return *row ? st->column_int(0) : int64_t{0};
 }
 
-Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, int64_t now_ms) {
-  auto ev = db_.prepare(
+Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
+                                         std::vector<NotificationRow>* claimed) {
+  auto ev = cached(
       "INSERT OR IGNORE INTO events (id, entity, action, name, keys, old_values, new_values, occurred_at, "
       "ingested_at, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   if (!ev) return ev.error();
-  auto no = db_.prepare(
+  // A claimed target starts in_flight unless it is ordered and an earlier
+  // notification for its entity is still owed (as kNotBlocked; every
+  // existing row is earlier).
+  auto no = cached(
       "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
-      "created_at, "
-      "updated_at, message_id, rule, recipients, entity_key, ordered) "
-      "VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "created_at, updated_at, message_id, rule, recipients, entity_key, ordered) "
+      "VALUES (?1, ?2, ?3, CASE WHEN ?10 AND NOT (?9 AND EXISTS (SELECT 1 FROM notifications p "
+      "WHERE p.endpoint = ?3 AND p.entity_key = ?8 AND p.state IN ('pending', 'in_flight', 'waiting'))) "
+      "THEN 'in_flight' ELSE 'pending' END, 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id, state");
   if (!no) return no.error();
   int64_t created = 0;
   for (const auto& item : items) {
     if (item.targets.empty() && item.rejected_reason.empty()) continue;  // nothing listens: not kept
     const Event& e = item.event;
-    ev->bind(1, e.id).bind(2, e.entity).bind(3, e.action);
-    if (e.name.empty()) {
-      ev->bind_null(4);
-    } else {
-      ev->bind(4, e.name);
+    // keys is a JSON object whose dump sorts members: one text per entity.
+    const std::string keys = e.keys.dump();
+    {
+      Lease st(*ev.value());
+      st->bind(1, e.id).bind(2, e.entity).bind(3, e.action);
+      if (e.name.empty()) {
+        st->bind_null(4);
+      } else {
+        st->bind(4, e.name);
+      }
+      st->bind(5, keys);
+      st->bind(6, e.old_values_text.empty() ? json_or_null(e.old_values) : e.old_values_text);
+      st->bind(7, e.new_values_text.empty() ? json_or_null(e.new_values) : e.new_values_text);
+      st->bind(8, e.occurred_at)
+          .bind(9, now_ms)
+          .bind(10, item.rejected_reason.empty() ? "accepted" : "rejected");
+      if (item.rejected_reason.empty()) {
+        st->bind_null(11);
+      } else {
+        st->bind(11, item.rejected_reason);
+      }
+      if (auto s = st->run(); !s) return s.error();
     }
-    ev->bind(5, e.keys.dump());
-    ev->bind(6, e.old_values_text.empty() ? json_or_null(e.old_values) : e.old_values_text);
-    ev->bind(7, e.new_values_text.empty() ? json_or_null(e.new_values) : e.new_values_text);
-    ev->bind(8, e.occurred_at)
-        .bind(9, now_ms)
-        .bind(10, item.rejected_reason.empty() ? "accepted" : "rejected");
-    if (item.rejected_reason.empty()) {
-      ev->bind_null(11);
-    } else {
-      ev->bind(11, item.rejected_reason);
-    }
-    if (auto s = ev->run(); !s) return s.error();
     for (const auto& t : item.targets) {
-      no->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, new_message_id());
-      no->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
-      // keys is a JSON object whose dump sorts members: one text per entity.
-      std::string key = e.entity + "\n" + e.keys.dump();
+      Lease st(*no.value());
+      std::string message_id = new_message_id();
+      std::string key = e.entity + "\n" + keys;
       if (!t.order_scope.empty()) key += "\n" + t.order_scope;
-      no->bind(8, key).bind(9, t.ordered ? 1 : 0);
-      if (auto s = no->run(); !s) return s.error();
+      st->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, message_id);
+      st->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
+      st->bind(8, key).bind(9, t.ordered ? 1 : 0).bind(10, t.claim && claimed ? 1 : 0);
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) return Error{"insert into notifications returned no row"};
       ++created;
+      if (t.claim && claimed && st->column_text(1) == "in_flight") {
+        NotificationRow n;
+        n.id = st->column_int(0);
+        n.event_id = e.id;
+        n.notification = t.notification;
+        n.endpoint = t.endpoint;
+        n.state = State::InFlight;
+        n.next_attempt_at = n.created_at = n.updated_at = now_ms;
+        n.message_id = std::move(message_id);
+        n.rule = t.rule;
+        n.recipients = t.recipients;
+        claimed->push_back(std::move(n));
+      }
     }
   }
   return created;
 }
 
 Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor,
-                                   const std::vector<IngestItem>& items, int64_t now_ms) {
+                                   const std::vector<IngestItem>& items, int64_t now_ms,
+                                   std::vector<NotificationRow>* claimed,
+                                   std::optional<int64_t> expected_cursor) {
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();
-  auto created = insert_items(items, now_ms);
+  if (expected_cursor) {
+    auto at = cursor(source);
+    if (!at) return at.error();
+    if (at.value() != *expected_cursor) {
+      return Error{"outbox cursor of '" + source + "' is at " + std::to_string(at.value()) + ", not " +
+                   std::to_string(*expected_cursor) + " (an earlier batch was not written)"};
+    }
+  }
+  // Handed out only once committed: a rolled back ingest claimed nothing.
+  std::vector<NotificationRow> rows;
+  auto created = insert_items(items, now_ms, claimed ? &rows : nullptr);
   if (!created) return created.error();
   if (auto s = write_cursor(db_, source, new_cursor); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
+  if (claimed) std::move(rows.begin(), rows.end(), std::back_inserter(*claimed));
   return created.value();
 }
 
@@ -398,6 +441,14 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
              walk("pending") + " UNION ALL " + walk("waiting") +
              ") ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!prepared) return prepared.error();
+  // In WAL mode NORMAL skips the flush at commit; FULL comes back on the way out.
+  struct Unflushed {
+    db::Database& db;
+    bool on;
+    ~Unflushed() {
+      if (on) (void)db.exec("PRAGMA synchronous=FULL");
+    }
+  } unflushed{db_, synchronous_full_ && db_.exec("PRAGMA synchronous=NORMAL").ok()};
   Lease st(*prepared.value());
   st->bind(1, now_ms).bind(2, limit);
   bind_endpoints(*st, filter, 3);
@@ -658,6 +709,15 @@ Result<std::optional<Event>> StateStore::event(int64_t event_id) {
   if (e.new_values.is_discarded()) e.new_values = nullptr;
   e.occurred_at = st->column_text(7);
   return std::optional<Event>{std::move(e)};
+}
+
+Result<int64_t> StateStore::data_version() {
+  auto prepared = cached("PRAGMA data_version");
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
+  auto row = st->step();
+  if (!row) return row.error();
+  return *row ? st->column_int(0) : int64_t{0};
 }
 
 Result<int64_t> StateStore::in_flight_count() {

@@ -76,6 +76,9 @@ struct IngestItem {
     // Narrows the order to entity + scope (e.g. one recipient's address), so
     // that one recipient's retries do not hold back another's messages.
     std::string order_scope;
+    // Ingest creates it in_flight, claimed for the caller, unless an earlier
+    // one for its entity is still owed (then pending, as usual).
+    bool claim = false;
   };
   std::vector<Target> targets;
 };
@@ -124,12 +127,21 @@ class StateStore {
   // Last outbox id ingested from `source` (0 when none).
   Result<int64_t> cursor(const std::string& source);
   // One transaction: events, their notifications and the new cursor.
-  // Returns the number of notifications created.
+  // Returns the number of notifications created. Targets marked `claim`
+  // that were created in_flight are appended to `claimed` (when given), in
+  // the order of `items`. With `expected_cursor`, fails (writing nothing)
+  // unless the cursor is there: batches read ahead of an earlier one that
+  // failed must not skip its rows.
   Result<int64_t> ingest(const std::string& source, int64_t new_cursor, const std::vector<IngestItem>& items,
-                         int64_t now_ms);
+                         int64_t now_ms, std::vector<NotificationRow>* claimed = nullptr,
+                         std::optional<int64_t> expected_cursor = std::nullopt);
 
   // Moves up to `limit` due notifications (pending or waiting with
   // next_attempt_at <= now) to in_flight and returns them, oldest due first.
+  // The claim is committed without a flush even with synchronous=FULL: the
+  // next flushed commit (the attempt's result) carries it to disk. Lost to a
+  // power cut, it leaves the notification pending, to be sent again, which
+  // is what a durable claim would lead to as well (as 'interrupted').
   // Which endpoints a claim may take from: only `endpoint` when set; never
   // those in `exclude` (endpoints already at their max_in_flight).
   struct EndpointFilter {
@@ -202,6 +214,9 @@ class StateStore {
   Result<std::vector<AttemptRow>> attempts(int64_t notification_id);
   Result<std::optional<Event>> event(int64_t event_id);
   Result<int64_t> in_flight_count();
+  // Changes whenever another connection (another process, or another of
+  // heraldd's own) commits to the database (SQLite's PRAGMA data_version).
+  Result<int64_t> data_version();
   // Notifications in one state; an index-only count, cheap for the states that stay small.
   Result<int64_t> count_in(State state);
   // Outbox rows that could not be parsed: (outbox id, reason), newest first.
@@ -212,7 +227,8 @@ class StateStore {
  private:
   explicit StateStore(db::Database db) : db_(std::move(db)) {}
   Status migrate();
-  Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms);
+  Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
+                               std::vector<NotificationRow>* claimed = nullptr);
 
   // A statement prepared once per SQL text and kept: claim_due,
   // finish_attempts, event and next_due_at run for every notification. Callers
@@ -221,6 +237,7 @@ class StateStore {
 
   db::Database db_;
   int schema_version_ = 0;
+  bool synchronous_full_ = true;
   // Declared after db_: finalized before the connection closes.
   std::unordered_map<std::string, db::Statement> statements_;
   // Last: stops watching db_'s commits before db_ closes.

@@ -2,6 +2,8 @@
 // (dlopen) -> real HTTP server on 127.0.0.1 -> state database.
 #include "daemon/daemon.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -786,6 +788,93 @@ TEST_F(DaemonTest, EndpointAnsweringGarbageIsRetriedAsAProtocolError) {
   tools::ThreadedHttpSink sink(good);
   ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
   EXPECT_EQ(sink.request_count(), 1u);
+}
+
+}  // namespace
+}  // namespace herald::daemon
+
+namespace herald::daemon {
+namespace {
+
+// heraldctl retry writes through a connection of its own; the running
+// daemon, idle, notices the change within poll_interval and sends it.
+TEST_F(DaemonTest, RetryFromAnotherConnectionIsSentByTheRunningDaemon) {
+  tools::SinkOptions opts;
+  opts.statuses = {404};  // fails at once; the retry gets 200
+  tools::ThreadedHttpSink sink(opts);
+  test::Scenario s = scenario(sink.url());
+  s.poll_interval = "200ms";
+  config_ = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("p-retry");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Failed); }));
+  const int64_t id = only_notification(d->store()).id;
+  io.run_for(500ms);  // idle a while: nothing else is due
+  ASSERT_EQ(sink.request_count(), 1u);
+
+  auto ctl = state::StateStore::open(dir_.file("state.db"));
+  ASSERT_TRUE(ctl) << ctl.error().message;
+  ASSERT_TRUE(ctl->retry_now(id, now_ms()).value());
+  ASSERT_TRUE(run_until(
+      io, [&] { return in_state(d->store(), state::State::Delivered); }, 5s));
+  EXPECT_EQ(sink.request_count(), 2u);
+  EXPECT_EQ(d->store().attempts(id).value().size(), 2u);
+}
+
+// Ingest reads the next batch while the previous one is written. A batch
+// that cannot be written (its event does not fit the capped state
+// database) holds back the batches read after it, even those that would
+// fit: when room is made, every event is delivered, none skipped, none twice.
+TEST_F(DaemonTest, BatchesReadAheadOfARefusedOneWaitForIt) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  std::string toml = test::read_file(config_);
+  toml.replace(toml.find("[daemon]\n"), 9, "[daemon]\nstate_db_max_size = \"1MB\"\n");
+  toml.replace(toml.find("[outbox]\n"), 9, "[outbox]\nbatch_size = 1\n");
+  test::write_file(config_, toml);
+  {
+    // The state database exists and is full before heraldd starts.
+    auto store = state::StateStore::open(dir_.file("state.db"));
+    ASSERT_TRUE(store) << store.error().message;
+  }
+  auto other = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(other) << other.error().message;
+  // Past the cap (this connection has none): heraldd gets no new page, so a
+  // large event cannot be written while small ones still fit in the pages
+  // their tables have.
+  ASSERT_TRUE(other->exec("CREATE TABLE filler(b BLOB); INSERT INTO filler VALUES (zeroblob(1500000));"));
+
+  test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     nlohmann::json{{"PersonID", "big"}}.dump(), "",
+                     nlohmann::json{{"firstName", std::string(30000, 'x')}}.dump());
+  for (int i = 0; i < 4; ++i) emit_person("small" + std::to_string(i));
+
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  io.run_for(1500ms);
+  // Nothing was ingested: the small ones wait behind the big one.
+  EXPECT_EQ(d->store().list(std::nullopt, 10).value().size(), 0u);
+  EXPECT_EQ(sink.request_count(), 0u);
+
+  ASSERT_TRUE(other->exec("DROP TABLE filler;"));
+  ASSERT_TRUE(run_until(
+      io,
+      [&] {
+        auto r = d->store().list(state::State::Delivered, 10);
+        return r && r->size() == 5;
+      },
+      40s));
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  std::vector<std::string> targets;
+  for (const auto& r : reqs) targets.push_back(r.target);
+  std::sort(targets.begin(), targets.end());
+  EXPECT_EQ(targets, (std::vector<std::string>{"/api/people/big/added", "/api/people/small0/added",
+                                               "/api/people/small1/added", "/api/people/small2/added",
+                                               "/api/people/small3/added"}));
 }
 
 }  // namespace

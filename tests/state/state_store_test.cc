@@ -153,6 +153,65 @@ TEST_F(StateStoreTest, IngestAdvancesCursorAndCreatesNotificationsAtomically) {
   EXPECT_THAT(counts, ::testing::Contains(::testing::Field(&StateCount::count, 3)));
 }
 
+TEST_F(StateStoreTest, IngestClaimsWhatItIsAskedToUnlessTheEntityIsOwedAnEarlierOne) {
+  auto target = [](bool claim, bool ordered) {
+    IngestItem::Target t("n", "pacs", nlohmann::json{{"attribute", "title"}},
+                         nlohmann::json::array({{{"address", "a@example.com"}}}), ordered);
+    t.claim = claim;
+    return t;
+  };
+  IngestItem a1 = item(1, {target(true, true)});
+  a1.event.keys = {{"PersonID", "a"}};
+  IngestItem a2 = item(2, {target(true, true)});  // behind a1: stays pending
+  a2.event.keys = {{"PersonID", "a"}};
+  IngestItem b = item(3, {target(false, false), target(true, false)});  // only the second is claimed
+  std::vector<NotificationRow> claimed;
+  auto created = store_->ingest("s", 3, {a1, a2, b}, 100, &claimed);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created.value(), 4);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].event_id, 1);
+  EXPECT_EQ(claimed[1].event_id, 3);
+  // What the caller gets is what the database holds.
+  for (const auto& c : claimed) {
+    auto stored = store_->get(c.id).value();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state, State::InFlight);
+    EXPECT_EQ(c.state, State::InFlight);
+    EXPECT_EQ(c.message_id, stored->message_id);
+    EXPECT_EQ(c.notification, stored->notification);
+    EXPECT_EQ(c.endpoint, stored->endpoint);
+    EXPECT_EQ(c.rule, stored->rule);
+    EXPECT_EQ(c.recipients, stored->recipients);
+    EXPECT_EQ(c.attempts, 0);
+    EXPECT_EQ(c.created_at, 100);
+  }
+  // The two left behind are pending; only b's first is claimable (a2 waits for a1).
+  auto due = store_->claim_due(100, 10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].event_id, 3);
+  EXPECT_NE(due[0].id, claimed[1].id);
+}
+
+TEST_F(StateStoreTest, IngestBehindAnUnwrittenBatchWritesNothing) {
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  IngestItem next = item(3, {{"a", "e"}});
+  next.targets[0].claim = true;
+  std::vector<NotificationRow> claimed;
+  // Written after batch 2, which never was: refused, nothing kept.
+  auto refused = store_->ingest("s", 3, {next}, 200, &claimed, int64_t{2});
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("is at 1, not 2"));
+  EXPECT_TRUE(claimed.empty());
+  EXPECT_EQ(store_->cursor("s").value(), 1);
+  EXPECT_FALSE(store_->event(3).value().has_value());
+  EXPECT_EQ(store_->list(std::nullopt, 10).value().size(), 1u);
+  // In its turn it goes in.
+  ASSERT_TRUE(store_->ingest("s", 3, {next}, 200, &claimed, int64_t{1}));
+  EXPECT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(store_->cursor("s").value(), 3);
+}
+
 TEST_F(StateStoreTest, MessageIdsAreUniqueUuids) {
   ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}, {"b", "e"}})}, 1));
   auto rows = store_->list(std::nullopt, 10).value();
