@@ -92,6 +92,10 @@ typedef struct herald_recipient {
 
 /* Bits of herald_plugin.flags (ABI 1.1). */
 #define HERALD_PLUGIN_WANTS_XML_BODY 0x1u /* fill herald_message.body_xml */
+/* Leave herald_message.fields empty: the plugin reads only the body and the
+ * other members, and the host need not flatten every message for it. A host
+ * that predates this bit fills the fields anyway. */
+#define HERALD_PLUGIN_NO_FIELDS 0x2u
 
 /* A rendered notification handed to the plugin for one attempt. */
 typedef struct herald_message {

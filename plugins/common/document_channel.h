@@ -99,7 +99,8 @@ struct DocumentChannel {
             close,
             build,
             classify,
-            F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u};
+            // The body is all these channels send: no flattened fields.
+            HERALD_PLUGIN_NO_FIELDS | (F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u)};
   }
 };
 

@@ -280,7 +280,7 @@ class Command {
     if (!rendered) return fail(rendered.error().message);
     plugin::Channel* channel = runtime.channel(ncfg->endpoint);
     delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event, rule,
-                          nullptr, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+                          nullptr, channel->flags());
     // A stand-in: render never asks the token endpoint.
     if (endpoint->auth_type == "oauth2") msg.set_auth_token("oauth2-token-not-fetched-by-render");
     auto built = channel->build(msg.get());

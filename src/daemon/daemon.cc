@@ -745,7 +745,7 @@ void Daemon::start_attempt(Prepared attempt) {
   plugin::Channel* channel = rt->channel(r.endpoint);
   auto message = std::make_shared<delivery::Message>(
       r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, *attempt.rendered,
-      *attempt.event, r.rule, r.recipients, (channel->flags() & HERALD_PLUGIN_WANTS_XML_BODY) != 0);
+      *attempt.event, r.rule, r.recipients, channel->flags());
   if (attempt.fresh) fresh_renders_[r.id] = std::move(attempt.rendered);
   auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
   if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
@@ -816,7 +816,8 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
   req.url = std::move(built.request.url);
   req.headers = std::move(built.request.headers);
   if (!mail) {
-    req.headers.emplace_back("User-Agent", std::string("herald/") + HERALD_VERSION);
+    static const std::string user_agent = std::string("herald/") + HERALD_VERSION;
+    req.headers.emplace_back("User-Agent", user_agent);
     req.headers.insert(req.headers.end(), endpoint->headers.begin(), endpoint->headers.end());
   }
   req.body = std::move(built.request.body);
@@ -1034,8 +1035,9 @@ void Daemon::log_recorded(const Outcome& o) {
   metrics_.attempt(o.row, o.attempt, o.protocol);
   const auto& a = o.attempt;
   const auto& row = o.row;
-  std::string status_text =
-      a.http_status ? o.protocol + " " + std::to_string(*a.http_status) : "no " + o.protocol + " status";
+  auto status_text = [&] {
+    return a.http_status ? o.protocol + " " + std::to_string(*a.http_status) : "no " + o.protocol + " status";
+  };
   if (o.next == state::State::Delivered) {
     if (!delivery_window_armed_) {
       delivery_window_armed_ = true;
@@ -1050,16 +1052,18 @@ void Daemon::log_recorded(const Outcome& o) {
     } else {
       ++unlogged_deliveries_[row.endpoint];
     }
-    spdlog::log(line ? spdlog::level::info : spdlog::level::debug,
-                "notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification, row.endpoint,
-                status_text, a.finished_at - o.started_ms);
+    const auto level = line ? spdlog::level::info : spdlog::level::debug;
+    if (spdlog::should_log(level)) {  // most deliveries at full rate are not
+      spdlog::log(level, "notification {} ({} -> {}) delivered: {} in {} ms", row.id, row.notification,
+                  row.endpoint, status_text(), a.finished_at - o.started_ms);
+    }
   } else if (o.next == state::State::Waiting) {
     spdlog::warn("notification {} ({} -> {}) attempt {} failed ({}): {}; next attempt in {} s", row.id,
-                 row.notification, row.endpoint, a.number, status_text, a.error,
+                 row.notification, row.endpoint, a.number, status_text(), a.error,
                  (*o.next_at - a.finished_at) / 1000);
   } else {
     spdlog::error("notification {} ({} -> {}) failed ({}): {}", row.id, row.notification, row.endpoint,
-                  status_text, o.last_error);
+                  status_text(), o.last_error);
   }
 }
 

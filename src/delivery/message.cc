@@ -74,32 +74,34 @@ void flatten(const nlohmann::json& v, std::string& path,
 
 Message::Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
                  const Rendered& rendered, const Event& event, const nlohmann::json& rule,
-                 const nlohmann::json& recipients, bool with_xml)
+                 const nlohmann::json& recipients, uint64_t plugin_flags)
     : message_id_(std::move(message_id)),
       notification_(std::move(notification)),
       verb_(rendered.verb),
       path_(rendered.path),
       url_(rendered.url),
       body_(rendered.body.dump()) {
-  field_storage_ = {{"Event.id", std::to_string(event.id)},
-                    {"Event.entity", event.entity},
-                    {"Event.action", event.action},
-                    {"Event.name", event.name},
-                    {"Event.occurred_at", event.occurred_at}};
-  if (event.keys.is_object()) {
-    for (auto it = event.keys.begin(); it != event.keys.end(); ++it) {
-      field_storage_.emplace_back("Event." + it.key(), scalar_text(it.value()));
+  if ((plugin_flags & HERALD_PLUGIN_NO_FIELDS) == 0) {
+    field_storage_ = {{"Event.id", std::to_string(event.id)},
+                      {"Event.entity", event.entity},
+                      {"Event.action", event.action},
+                      {"Event.name", event.name},
+                      {"Event.occurred_at", event.occurred_at}};
+    if (event.keys.is_object()) {
+      for (auto it = event.keys.begin(); it != event.keys.end(); ++it) {
+        field_storage_.emplace_back("Event." + it.key(), scalar_text(it.value()));
+      }
     }
-  }
-  if (rule.is_object()) {
-    for (auto it = rule.begin(); it != rule.end(); ++it) {
-      if (!it->is_null()) field_storage_.emplace_back("Rule." + it.key(), scalar_text(it.value()));
+    if (rule.is_object()) {
+      for (auto it = rule.begin(); it != rule.end(); ++it) {
+        if (!it->is_null()) field_storage_.emplace_back("Rule." + it.key(), scalar_text(it.value()));
+      }
     }
+    std::string path = "Body";
+    flatten(rendered.body, path, field_storage_);
+    fields_.reserve(field_storage_.size());
+    for (const auto& [k, v] : field_storage_) fields_.push_back({k.c_str(), v.c_str()});
   }
-  std::string path = "Body";
-  flatten(rendered.body, path, field_storage_);
-  fields_.reserve(field_storage_.size());
-  for (const auto& [k, v] : field_storage_) fields_.push_back({k.c_str(), v.c_str()});
 
   msg_.struct_size = sizeof(herald_message);
   msg_.notification_id = notification_id;
@@ -130,7 +132,7 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
   }
   msg_.recipients = recipients_.data();
   msg_.recipient_count = recipients_.size();
-  if (with_xml) {
+  if (plugin_flags & HERALD_PLUGIN_WANTS_XML_BODY) {
     body_xml_ = mapping::body_to_xml(rendered.body);
     msg_.body_xml = body_xml_.c_str();
     msg_.body_xml_size = body_xml_.size();

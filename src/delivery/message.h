@@ -43,9 +43,11 @@ class Message {
  public:
   // `recipients` is the stored [{identity, address, name}] list (or null);
   // `with_xml` also renders the body as XML (HERALD_PLUGIN_WANTS_XML_BODY).
+  // `plugin_flags` (HERALD_PLUGIN_*): what the channel asks for beyond the
+  // common members (body_xml) or does without (fields).
   Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
           const Rendered& rendered, const Event& event, const nlohmann::json& rule = nullptr,
-          const nlohmann::json& recipients = nullptr, bool with_xml = false);
+          const nlohmann::json& recipients = nullptr, uint64_t plugin_flags = 0);
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
   const herald_message& get() const { return msg_; }
