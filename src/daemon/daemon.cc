@@ -705,10 +705,14 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
   if (!endpoint || !channel) {
     return fail(HERALD_OUTCOME_FAILED, "endpoint '" + p.row.endpoint + "' is no longer configured", "config");
   }
+  // A channel that takes the body as it is gets it as text, made here.
+  const uint64_t flags = channel->flags();
+  const bool as_text = (flags & HERALD_PLUGIN_NO_FIELDS) && !(flags & HERALD_PLUGIN_WANTS_XML_BODY);
   std::shared_ptr<const delivery::Rendered> rendered;
   if (p.row.payload) {
-    auto r = delivery::Rendered::from_json(*p.row.payload);
+    auto r = delivery::Rendered::from_stored(*p.row.payload);
     if (!r) return fail(HERALD_OUTCOME_FAILED, r.error().message, "state");
+    if (as_text) r->to_text();
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
   } else {
     const auto* ncfg = rt.config().find_notification(p.row.notification);
@@ -721,6 +725,7 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
       auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
       return fail(outcome, "render: " + r.error().message, "render");
     }
+    if (as_text) r->to_text();
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
     p.fresh = true;  // kept for the next attempts if this one ends waiting (see finish())
   }
@@ -959,7 +964,7 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
   // when one is due; delivered and failed notifications do without.
   std::optional<std::string> payload;
   if (auto it = fresh_renders_.find(row.id); it != fresh_renders_.end()) {
-    if (next == state::State::Waiting) payload = it->second->to_json().dump();
+    if (next == state::State::Waiting) payload = it->second->stored();
     fresh_renders_.erase(it);
   }
   to_record_.push_back({row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol,

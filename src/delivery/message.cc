@@ -5,11 +5,24 @@
 
 namespace herald::delivery {
 
-nlohmann::json Rendered::to_json() const {
-  return {{"verb", verb}, {"path", path}, {"url", url}, {"body", body}};
+void Rendered::to_text() {
+  if (!body_text.empty()) return;
+  body_text = body.dump();
+  body = nullptr;
 }
 
-Result<Rendered> Rendered::from_json(const std::string& text) {
+std::string Rendered::stored() const {
+  if (body_text.empty())
+    return nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", body}}.dump();
+  // The same document, with the body spliced in as text (members in the
+  // order nlohmann writes them: sorted).
+  std::string out = nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", nullptr}}.dump();
+  static const std::string kNullBody = "\"body\":null";
+  out.replace(out.find(kNullBody), kNullBody.size(), "\"body\":" + body_text);
+  return out;
+}
+
+Result<Rendered> Rendered::from_stored(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{"stored payload is not valid JSON"};
   Rendered r;
@@ -80,7 +93,7 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
       verb_(rendered.verb),
       path_(rendered.path),
       url_(rendered.url),
-      body_(rendered.body.dump()) {
+      body_(rendered.body_text.empty() ? rendered.body.dump() : rendered.body_text) {
   if ((plugin_flags & HERALD_PLUGIN_NO_FIELDS) == 0) {
     field_storage_ = {{"Event.id", std::to_string(event.id)},
                       {"Event.entity", event.entity},

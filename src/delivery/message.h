@@ -25,9 +25,16 @@ struct Rendered {
   std::string path;
   std::string url;  // endpoint url joined with path
   nlohmann::json body = nlohmann::json::object();
+  // The body as JSON text once to_text() ran; `body` is then null.
+  std::string body_text;
 
-  nlohmann::json to_json() const;
-  static Result<Rendered> from_json(const std::string& text);
+  // Serialises the body and lets its tree go, for a channel that needs
+  // neither the fields nor the XML form: done where it was rendered, the
+  // tree is freed by the thread that made it.
+  void to_text();
+  // What is stored for the next attempts (read back by from_stored()).
+  std::string stored() const;
+  static Result<Rendered> from_stored(const std::string& text);
 };
 
 // The body sent when a notification has no mapping file: the event itself.

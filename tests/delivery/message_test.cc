@@ -65,3 +65,35 @@ TEST(Message, CarriesEventRuleBodyFieldsRecipientsAndOptionalXml) {
 
 }  // namespace
 }  // namespace herald::delivery
+
+namespace herald::delivery {
+namespace {
+
+TEST(Rendered, StoredTextReadsBackTheSameWithOrWithoutItsTree) {
+  Rendered r;
+  r.verb = "PUT";
+  r.path = "/people/\"body\":null/x";  // looks like what the splice looks for
+  r.url = "https://example.org/api/people/x";
+  r.body = {{"person", {{"name", "Zoë"}, {"tags", {"a", "b"}}}}, {"n", 3}};
+  const std::string with_tree = r.stored();
+  Rendered text = r;
+  text.to_text();
+  EXPECT_TRUE(text.body.is_null());
+  EXPECT_EQ(text.body_text, r.body.dump());
+  EXPECT_EQ(text.stored(), with_tree);
+  auto back = Rendered::from_stored(text.stored());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->verb, "PUT");
+  EXPECT_EQ(back->path, r.path);
+  EXPECT_EQ(back->url, r.url);
+  EXPECT_EQ(back->body, r.body);
+  // The message carries the same body either way.
+  Event e;
+  e.id = 1;
+  Message a(1, "m", 1, "n", r, e), b(1, "m", 1, "n", text, e, nullptr, nullptr, HERALD_PLUGIN_NO_FIELDS);
+  EXPECT_EQ(std::string(a.get().body_json, a.get().body_json_size),
+            std::string(b.get().body_json, b.get().body_json_size));
+}
+
+}  // namespace
+}  // namespace herald::delivery
