@@ -965,6 +965,9 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
   std::optional<std::string> payload;
   if (auto it = fresh_renders_.find(row.id); it != fresh_renders_.end()) {
     if (next == state::State::Waiting) payload = it->second->stored();
+    // Freed by the worker, whose thread built it (freeing a tree another
+    // thread allocated costs the loop more than building the message did).
+    worker_garbage_.push_back(std::move(it->second));
     fresh_renders_.erase(it);
   }
   to_record_.push_back({row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol,
@@ -987,30 +990,34 @@ void Daemon::flush_records() {
   auto batch = std::make_shared<std::vector<Outcome>>(std::move(to_record_));
   to_record_.clear();
   ++records_running_;
-  worker_->post([records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(
-                     *batch))](state::StateStore& store) { return store.finish_attempts(*records); },
-                [this, batch](Status written) {
-                  --records_running_;
-                  recorded(*batch, written);
-                  if (!written) {
-                    // The notifications stay in_flight in the database, so nothing
-                    // sends them again meanwhile; the results wait in memory and are
-                    // written as soon as the database takes them (after a restart:
-                    // sent again, a duplicate at worst).
-                    for (auto& o : *batch) pending_records_.push_back(std::move(o));
-                    arm_record_retry();
-                  }
-                  // The next due time may have changed (a retry is now waiting,
-                  // or a notification held back in order is free to go).
-                  if (stopping_) {
-                    maybe_finish_stop();
-                  } else if (backlog_) {
-                    schedule_dispatch();
-                  } else {
-                    arm_dispatch_timer();
-                    check_drained();
-                  }
-                });
+  worker_->post(
+      [records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(*batch)),
+       garbage = std::exchange(worker_garbage_, {})](state::StateStore& store) mutable {
+        garbage.clear();
+        return store.finish_attempts(*records);
+      },
+      [this, batch](Status written) {
+        --records_running_;
+        recorded(*batch, written);
+        if (!written) {
+          // The notifications stay in_flight in the database, so nothing
+          // sends them again meanwhile; the results wait in memory and are
+          // written as soon as the database takes them (after a restart:
+          // sent again, a duplicate at worst).
+          for (auto& o : *batch) pending_records_.push_back(std::move(o));
+          arm_record_retry();
+        }
+        // The next due time may have changed (a retry is now waiting,
+        // or a notification held back in order is free to go).
+        if (stopping_) {
+          maybe_finish_stop();
+        } else if (backlog_) {
+          schedule_dispatch();
+        } else {
+          arm_dispatch_timer();
+          check_drained();
+        }
+      });
 }
 
 std::vector<state::StateStore::AttemptRecord> Daemon::records_of(const std::vector<Outcome>& outcomes) {

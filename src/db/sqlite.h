@@ -61,6 +61,9 @@ class Statement {
   Statement& bind(int index, std::string_view value);
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  // Binds without a copy: `value` must stay alive and unchanged until the
+  // statement is reset or the index bound again (for large texts).
+  Statement& bind_unowned(int index, std::string_view value);
   Statement& bind_null(int index);
   Statement& bind(int index, const std::optional<std::string>& value);
   Statement& bind(int index, const std::optional<int64_t>& value);

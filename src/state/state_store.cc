@@ -337,8 +337,17 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
         st->bind(4, e.name);
       }
       st->bind(5, keys);
-      st->bind(6, e.old_values_text.empty() ? json_or_null(e.old_values) : e.old_values_text);
-      st->bind(7, e.new_values_text.empty() ? json_or_null(e.new_values) : e.new_values_text);
+      // The producer's text, about all of the row's bytes, is not copied.
+      if (e.old_values_text.empty()) {
+        st->bind(6, json_or_null(e.old_values));
+      } else {
+        st->bind_unowned(6, e.old_values_text);
+      }
+      if (e.new_values_text.empty()) {
+        st->bind(7, json_or_null(e.new_values));
+      } else {
+        st->bind_unowned(7, e.new_values_text);
+      }
       st->bind(8, e.occurred_at)
           .bind(9, now_ms)
           .bind(10, item.rejected_reason.empty() ? "accepted" : "rejected");
