@@ -365,6 +365,9 @@ class Bench {
   }
 
   // "$msec $request_uri" lines of nginx's timed log under `prefix`: id -> time in unix microseconds.
+  // $msec is truncated to the millisecond: the request arrived somewhere in
+  // the millisecond after it, so its middle is taken (without that, deliveries
+  // within a millisecond of the insert come out negative).
   std::map<int64_t, int64_t> timed_requests(const std::string& prefix) const {
     std::map<int64_t, int64_t> out;
     std::istringstream in(test::read_file(nginx_->timed_log()));
@@ -372,7 +375,7 @@ class Bench {
       const auto space = line.find(' ');
       if (space == std::string::npos || line.compare(space + 1, prefix.size(), prefix) != 0) continue;
       const double msec = std::stod(line.substr(0, space));
-      out[std::stoll(line.substr(space + 1 + prefix.size()))] = std::llround(msec * 1e6);
+      out[std::stoll(line.substr(space + 1 + prefix.size()))] = std::llround(msec * 1e6) + 500;
     }
     return out;
   }
@@ -583,8 +586,8 @@ std::string Bench::report() const {
          << fixed(l.p99_ms, 1) << " | " << fixed(l.max_ms, 1) << " | " << mib(l.idle_rss_kib) << " | "
          << fixed(l.idle_cpu_seconds, 2) << " |\n";
     }
-    md << "\nLatency: from the producer's commit to nginx's log time of the request ($msec, millisecond "
-          "resolution).\n";
+    md << "\nLatency: from the start of the producer's insert (its commit included) to nginx's log time of "
+          "the request ($msec, millisecond resolution, taken at the middle of its millisecond).\n";
   }
   if (backlog_) {
     const Backlog& b = *backlog_;
