@@ -90,6 +90,8 @@ struct DocumentChannel {
   }
 
   static constexpr herald_plugin descriptor(const char* version) {
+    // The body is all these channels send: no flattened fields.
+    const uint64_t flags = HERALD_PLUGIN_NO_FIELDS | (F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u);
     return {sizeof(herald_plugin),
             HERALD_ABI_MAJOR,
             HERALD_ABI_MINOR,
@@ -99,8 +101,7 @@ struct DocumentChannel {
             close,
             build,
             classify,
-            // The body is all these channels send: no flattened fields.
-            HERALD_PLUGIN_NO_FIELDS | (F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u)};
+            flags};
   }
 };
 
