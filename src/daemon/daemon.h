@@ -260,9 +260,9 @@ class Daemon {
   // in any number.
   bool reading_ = false;
   int writes_out_ = 0;
+  int writes_leaving_pending_ = 0;  // of those, the ones that leave notifications pending
   int ingest_claims_out_ = 0;       // claims asked by the ingest transactions out
   int rows_at_rules_ = 0;           // rows read, on their way through the rules (see ingest())
-  int writes_leaving_pending_ = 0;  // of those, the ones that leave notifications pending
   int64_t read_cursor_ = 0;         // the last outbox id read
   int64_t written_cursor_ = 0;      // the last outbox id handed to an ingest transaction
   // Counts failed ingests (a read, the rules, a write): what was read or
@@ -291,10 +291,10 @@ class Daemon {
   // While fresh notifications are claimed at ingest, ingest waits for room
   // in the window, up to kRoomWait; then it goes on without claiming.
   boost::asio::steady_timer room_timer_{io_};
-  boost::asio::steady_timer sweep_timer_{io_};
-  std::optional<int64_t> state_version_;  // store_.data_version() at the last sweep
   bool room_timer_armed_ = false;
   bool room_wait_over_ = false;
+  boost::asio::steady_timer sweep_timer_{io_};  // see arm_state_sweep()
+  std::optional<int64_t> state_version_;        // store_.data_version() at the last sweep
   bool ingest_caught_up_ = false;
   bool dispatch_scheduled_ = false;
   bool stopping_ = false;
