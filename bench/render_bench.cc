@@ -1,6 +1,6 @@
 // Rendering throughput of a standard mapping with two data sources
 // (mappings/RESTDeviceIssued.xml: Devices and People) against the demo
-// producer database, and the XML serialisation of the body it produces.
+// producer database, and the JSON and XML text of the body it produces.
 //
 //   build/bench/herald_bench_render [--benchmark_filter=...]
 //
@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/json_text.h"
 #include "db/sqlite.h"
 #include "mapping/mapping.h"
 #include "mapping/xml_body.h"
@@ -142,6 +143,26 @@ void BM_BodyToXml(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_BodyToXml);
+
+// JSON text of the rendered body, as the rest, json and xml channels get it
+// (json_text), and what nlohmann's dump() takes for the same text.
+template <bool kDump>
+void BM_BodyToJson(benchmark::State& state) {
+  auto r = demo().mapping->render(RenderContext{Demo::event(1, 1)});
+  if (!r) {
+    state.SkipWithError(r.error().message.c_str());
+    return;
+  }
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = kDump ? r->body.dump() : herald::json_text(r->body);
+    bytes += text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_BodyToJson<false>)->Name("BM_BodyToJson");
+BENCHMARK(BM_BodyToJson<true>)->Name("BM_BodyToJsonWithDump");
 
 // Render and serialise, as an XML channel would.
 void BM_RenderAndXml(benchmark::State& state) {

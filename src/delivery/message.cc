@@ -1,5 +1,6 @@
 #include "delivery/message.h"
 
+#include "common/json_text.h"
 #include "mapping/url.h"
 #include "mapping/xml_body.h"
 
@@ -7,16 +8,17 @@ namespace herald::delivery {
 
 void Rendered::to_text() {
   if (!body_text.empty()) return;
-  body_text = body.dump();
+  body_text = json_text(body);
   body = nullptr;
 }
 
 std::string Rendered::stored() const {
   if (body_text.empty())
-    return nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", body}}.dump();
+    return json_text(nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", body}});
   // The same document, with the body spliced in as text (members in the
   // order nlohmann writes them: sorted).
-  std::string out = nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", nullptr}}.dump();
+  std::string out =
+      json_text(nlohmann::json{{"verb", verb}, {"path", path}, {"url", url}, {"body", nullptr}});
   static const std::string kNullBody = "\"body\":null";
   out.replace(out.find(kNullBody), kNullBody.size(), "\"body\":" + body_text);
   return out;
@@ -93,7 +95,7 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
       verb_(rendered.verb),
       path_(rendered.path),
       url_(rendered.url),
-      body_(rendered.body_text.empty() ? rendered.body.dump() : rendered.body_text) {
+      body_(rendered.body_text.empty() ? json_text(rendered.body) : rendered.body_text) {
   if ((plugin_flags & HERALD_PLUGIN_NO_FIELDS) == 0) {
     field_storage_ = {{"Event.id", std::to_string(event.id)},
                       {"Event.entity", event.entity},

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "common/text.h"
 
 namespace herald::mapping {
 
@@ -41,7 +42,7 @@ std::string base64_encode(std::string_view bytes);
 // ignored. nullopt for an odd number of digits or a non-hex character.
 std::optional<std::string> hex_decode(std::string_view hex);
 
-bool is_valid_utf8(std::string_view s);
+using herald::is_valid_utf8;  // common/text.h
 // Code-point based substring: start and length count Unicode code points.
 // A start beyond the end gives ""; a length running past the end stops at
 // the end; no length means "to the end". s must be valid UTF-8.

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace herald::state {
 namespace {
 
@@ -190,7 +192,7 @@ Status write_cursor(db::Database& db, const std::string& source, int64_t id) {
 
 std::optional<std::string> json_or_null(const nlohmann::json& j) {
   if (j.is_null()) return std::nullopt;
-  return j.dump();
+  return json_text(j);
 }
 
 }  // namespace
@@ -327,7 +329,7 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
     if (item.targets.empty() && item.rejected_reason.empty()) continue;  // nothing listens: not kept
     const Event& e = item.event;
     // keys is a JSON object whose dump sorts members: one text per entity.
-    const std::string keys = e.keys.dump();
+    const std::string keys = json_text(e.keys);
     {
       Lease st(*ev.value());
       st->bind(1, e.id).bind(2, e.entity).bind(3, e.action);
