@@ -1,5 +1,6 @@
 #include "delivery/message.h"
 
+#include "common/json_parse.h"
 #include "common/json_text.h"
 #include "mapping/url.h"
 #include "mapping/xml_body.h"
@@ -25,7 +26,7 @@ std::string Rendered::stored() const {
 }
 
 Result<Rendered> Rendered::from_stored(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = parse_json(text);
   if (j.is_discarded() || !j.is_object()) return Error{"stored payload is not valid JSON"};
   Rendered r;
   r.verb = j.value("verb", "POST");

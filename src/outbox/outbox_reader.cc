@@ -1,5 +1,7 @@
 #include "outbox/outbox_reader.h"
 
+#include "common/json_parse.h"
+
 namespace herald::outbox {
 
 Result<OutboxReader> OutboxReader::open(const std::string& database, const std::string& table) {
@@ -39,7 +41,7 @@ OutboxRow parse_outbox_row(int64_t id, std::string entity, std::string action,
       if (!nullable) fail(std::string("column '") + column + "' is NULL");
       return nlohmann::json(nullptr);
     }
-    auto j = nlohmann::json::parse(*text, nullptr, false);
+    auto j = parse_json(*text);
     if (j.is_discarded()) {
       fail(std::string("column '") + column + "' is not valid JSON");
       return nlohmann::json(nullptr);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_parse.h"
 #include "common/json_text.h"
 
 namespace herald::state {
@@ -153,7 +154,7 @@ NotificationRow read_notification(const db::Statement& st) {
   r.payload = st.column_opt_text(12);
   auto parse = [](const std::optional<std::string>& text) {
     if (!text) return nlohmann::json();
-    auto j = nlohmann::json::parse(*text, nullptr, false);
+    auto j = parse_json(*text);
     return j.is_discarded() ? nlohmann::json() : j;
   };
   r.rule = parse(st.column_opt_text(13));
@@ -709,9 +710,7 @@ Result<std::optional<Event>> StateStore::event(int64_t event_id) {
   e.entity = st->column_text(1);
   e.action = st->column_text(2);
   e.name = st->column_text(3);
-  auto parse = [](const std::optional<std::string>& s) {
-    return s ? nlohmann::json::parse(*s, nullptr, false) : nlohmann::json();
-  };
+  auto parse = [](const std::optional<std::string>& s) { return s ? parse_json(*s) : nlohmann::json(); };
   e.keys = parse(st->column_opt_text(4));
   if (e.keys.is_discarded() || e.keys.is_null()) e.keys = nlohmann::json::object();
   e.old_values = parse(st->column_opt_text(5));

@@ -1,0 +1,176 @@
+// parse_json must give what nlohmann::json::parse(text, nullptr, false)
+// gives, down to the number types: events parsed either way are the same.
+#include "common/json_parse.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "common/json_text.h"
+
+namespace herald {
+namespace {
+
+using json = nlohmann::json;
+
+// operator== calls 5 and 5u equal; the types must match too.
+bool same(const json& a, const json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = b.find(it.key());
+      if (other == b.end() || !same(*it, *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!same(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_discarded()) return true;
+  return a == b;
+}
+
+void expect_as_nlohmann(const std::string& text) {
+  const json theirs = json::parse(text, nullptr, false);
+  const json ours = parse_json(text);
+  EXPECT_TRUE(same(ours, theirs)) << "text: " << text << "\nours:   " << ours.dump() << " ("
+                                  << ours.type_name() << ")\ntheirs: " << theirs.dump() << " ("
+                                  << theirs.type_name() << ")";
+}
+
+TEST(JsonParse, ReadsWhatNlohmannReads) {
+  for (const char* text : {
+           R"({"PersonID":"P00001","n":5,"neg":-5,"zero":0,"negzero":-0,"t":true,"f":false,"z":null})",
+           R"({"a":[1,[2,[]],{}],"b":{"c":{"d":"e"}}})",
+           " \t\r\n{ \"a\" : [ 1 , 2 ] , \"b\" : \"x\" } \n",
+           R"({"esc":"q\" b\\ s\/ \b\f\n\r\t end"})",
+           R"({"u":"\u00e9\ud83d\ude00","mixed":"a\u0041b"})",
+           R"({"utf8":"Zoë € 🔑","del":""})",
+           R"({"dup":1,"dup":2})",
+           R"({"max":18446744073709551615,"min":-9223372036854775808})",
+           R"({"big":18446744073709551616,"small":-9223372036854775809})",
+           R"({"f":1.5,"e":1e5,"E":-2E-3,"z":0.0})",
+           "[]",
+           "{}",
+           "\"text\"",
+           "42",
+           "-1",
+           "null",
+           "\xef\xbb\xbf{\"bom\":1}",
+       }) {
+    expect_as_nlohmann(text);
+  }
+}
+
+TEST(JsonParse, RefusesWhatNlohmannRefuses) {
+  for (const char* text : {
+           "",
+           " ",
+           "{",
+           "}",
+           "[1,]",
+           R"({"a":1,})",
+           R"({"a" 1})",
+           R"({a:1})",
+           "{'a':1}",
+           R"({"a":01})",
+           R"({"a":-})",
+           R"({"a":1.})",
+           R"({"a":.5})",
+           R"({"a":+1})",
+           R"({"a":tru})",
+           R"({"a":nul})",
+           R"({"a":"unterminated})",
+           R"({"a":"bad \x escape"})",
+           R"({"a":"\u12"})",
+           R"({"a":"\ud800"})",
+           "{\"a\":\"raw\ttab\"}",
+           "{\"a\":\"raw\nnewline\"}",
+           "{\"a\":\"\xc3\"}",
+           "{\"a\":\"\xc0\xaf\"}",
+           "{\"a\":\"\xed\xa0\x80\"}",
+           "{\"\xff\":1}",
+           R"({"a":1} trailing)",
+           R"({"a":1}{"b":2})",
+           "[1 2]",
+           "nan",
+           "-Infinity",
+           "1e",
+       }) {
+    expect_as_nlohmann(text);
+    EXPECT_TRUE(parse_json(text).is_discarded()) << text;
+  }
+}
+
+TEST(JsonParse, ReadsDeepDocumentsLikeNlohmann) {
+  // Past the quick parser's depth, nlohmann's parser takes the document.
+  std::string deep;
+  for (int i = 0; i < 200; ++i) deep += "{\"a\":[";
+  deep += "1";
+  for (int i = 0; i < 200; ++i) deep += "]}";
+  expect_as_nlohmann(deep);
+  EXPECT_FALSE(parse_json(deep).is_discarded());
+}
+
+// Random documents written by dump() (and spaced out), and each cut short
+// or with one byte changed: every answer must match nlohmann's.
+json random_value(std::mt19937& rng, int depth) {
+  static const std::string pieces[] = {
+      "a", "Z", " ", "\"", "\\", "/", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\n", "\x01"};
+  auto text = [&] {
+    std::string s;
+    const int n = std::uniform_int_distribution<int>(0, 20)(rng);
+    for (int i = 0; i < n; ++i) s += pieces[rng() % std::size(pieces)];
+    return s;
+  };
+  switch (std::uniform_int_distribution<int>(0, depth > 3 ? 5 : 7)(rng)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return rng() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 65536;
+    case 3:
+      return static_cast<uint64_t>(rng()) << 32 | rng();
+    case 4:
+      return std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
+    case 5:
+      return text();
+    case 6: {
+      json a = json::array();
+      for (int i = static_cast<int>(rng() % 5); i > 0; --i) a.push_back(random_value(rng, depth + 1));
+      return a;
+    }
+    default: {
+      json o = json::object();
+      for (int i = static_cast<int>(rng() % 5); i > 0; --i) o[text()] = random_value(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+TEST(JsonParse, ReadsRandomDocumentsLikeNlohmann) {
+  std::mt19937 rng(1123);
+  for (int i = 0; i < 3000; ++i) {
+    const json j = random_value(rng, 0);
+    const std::string compact = json_text(j);
+    expect_as_nlohmann(compact);
+    expect_as_nlohmann(j.dump(2));
+    if (!compact.empty()) {
+      expect_as_nlohmann(compact.substr(0, rng() % compact.size()));
+      std::string changed = compact;
+      changed[rng() % changed.size()] = "\"\\{}[],:0a\x01\xff "[rng() % 15];
+      expect_as_nlohmann(changed);
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+}  // namespace
+}  // namespace herald
