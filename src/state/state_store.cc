@@ -317,13 +317,16 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
   if (!ev) return ev.error();
   // A claimed target starts in_flight unless it is ordered and an earlier
   // notification for its entity is still owed (as kNotBlocked; every
-  // existing row is earlier).
+  // existing row is earlier). Asked apart from the insert: an INSERT with
+  // RETURNING builds and drops a temporary table per row.
+  auto owed = cached(
+      "SELECT EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = ?1 AND p.entity_key = ?2 "
+      "AND p.state IN ('pending', 'in_flight', 'waiting'))");
+  if (!owed) return owed.error();
   auto no = cached(
       "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
       "created_at, updated_at, message_id, rule, recipients, entity_key, ordered) "
-      "VALUES (?1, ?2, ?3, CASE WHEN ?10 AND NOT (?9 AND EXISTS (SELECT 1 FROM notifications p "
-      "WHERE p.endpoint = ?3 AND p.entity_key = ?8 AND p.state IN ('pending', 'in_flight', 'waiting'))) "
-      "THEN 'in_flight' ELSE 'pending' END, 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id, state");
+      "VALUES (?1, ?2, ?3, ?10, 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!no) return no.error();
   int64_t created = 0;
   for (const auto& item : items) {
@@ -362,20 +365,26 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
       if (auto s = st->run(); !s) return s.error();
     }
     for (const auto& t : item.targets) {
-      Lease st(*no.value());
-      std::string message_id = new_message_id();
       std::string key = e.entity + "\n" + keys;
       if (!t.order_scope.empty()) key += "\n" + t.order_scope;
+      bool in_flight = t.claim && claimed;
+      if (in_flight && t.ordered) {
+        Lease q(*owed.value());
+        q->bind(1, t.endpoint).bind(2, key);
+        auto r = q->step();
+        if (!r) return r.error();
+        in_flight = *r && q->column_int(0) == 0;
+      }
+      Lease st(*no.value());
+      std::string message_id = new_message_id();
       st->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, message_id);
       st->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
-      st->bind(8, key).bind(9, t.ordered ? 1 : 0).bind(10, t.claim && claimed ? 1 : 0);
-      auto row = st->step();
-      if (!row) return row.error();
-      if (!*row) return Error{"insert into notifications returned no row"};
+      st->bind(8, key).bind(9, t.ordered ? 1 : 0).bind(10, in_flight ? "in_flight" : "pending");
+      if (auto s = st->run(); !s) return s.error();
       ++created;
-      if (t.claim && claimed && st->column_text(1) == "in_flight") {
+      if (in_flight) {
         NotificationRow n;
-        n.id = st->column_int(0);
+        n.id = db_.last_insert_rowid();
         n.event_id = e.id;
         n.notification = t.notification;
         n.endpoint = t.endpoint;
