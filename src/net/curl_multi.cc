@@ -1,6 +1,7 @@
 #include "net/curl_multi.h"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -17,8 +18,11 @@ void ensure_curl_global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// One per socket curl asked us to watch. Shared with queued handlers so that a socket curl drops
-// (CURL_POLL_REMOVE) while a wait is pending only flips `closed` and the stale handler does nothing.
+// One per socket curl asked us to watch, registered with the reactor until curl closes the socket
+// (on_close_socket): a keep-alive connection that goes idle between requests (CURL_POLL_REMOVE)
+// keeps its registration, which saves two epoll_ctl calls and an allocation per request. Shared
+// with queued handlers so that a socket closed while a wait is pending only flips `closed` and the
+// stale handler does nothing.
 struct CurlMultiDriver::Socket {
   Socket(boost::asio::io_context& io, curl_socket_t fd) : fd(fd), descriptor(io) {}
 
@@ -69,6 +73,11 @@ CurlMultiDriver::~CurlMultiDriver() {
 
 void CurlMultiDriver::add(CurlEasy easy, Completion done) {
   CURL* raw = easy.get();
+  if (raw != nullptr) {
+    // The connection this transfer opens keeps the callback for its whole life.
+    curl_easy_setopt(raw, CURLOPT_CLOSESOCKETFUNCTION, &CurlMultiDriver::on_close_socket);
+    curl_easy_setopt(raw, CURLOPT_CLOSESOCKETDATA, this);
+  }
   CURLMcode rc = raw != nullptr ? curl_multi_add_handle(multi_, raw) : CURLM_BAD_EASY_HANDLE;
   if (rc != CURLM_OK) {
     // Still complete asynchronously: callers rely on `done` never running inside add().
@@ -89,7 +98,8 @@ int CurlMultiDriver::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void*
   auto* self = static_cast<CurlMultiDriver*>(userp);
   try {
     if (what == CURL_POLL_REMOVE) {
-      self->forget_socket(fd);
+      // Idle, not closed: the registration stays for the connection's next request.
+      if (auto it = self->sockets_.find(fd); it != self->sockets_.end()) it->second->want = 0;
       return 0;
     }
     std::shared_ptr<Socket> sock;
@@ -111,6 +121,12 @@ int CurlMultiDriver::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void*
   } catch (...) {
     return -1;  // never let an exception cross the C library
   }
+}
+
+int CurlMultiDriver::on_close_socket(void* clientp, curl_socket_t fd) {
+  // Out of the reactor before the fd number can be handed out again.
+  static_cast<CurlMultiDriver*>(clientp)->forget_socket(fd);
+  return ::close(fd);
 }
 
 int CurlMultiDriver::on_timer(CURLM* /*multi*/, long timeout_ms, void* userp) {
@@ -171,8 +187,11 @@ void CurlMultiDriver::watch(const std::shared_ptr<Socket>& sock, int direction) 
 
 void CurlMultiDriver::on_ready(const std::shared_ptr<Socket>& sock, int direction, bool error) {
   (direction == CURL_POLL_IN ? sock->read_armed : sock->write_armed) = false;
-  // Closed means curl dropped the socket or the driver is gone: `this` must not be touched.
+  // Closed means curl closed the socket or the driver is gone: `this` must not be touched.
   if (sock->closed) return;
+  // A wait left from before the connection went idle (or curl turned to the other direction):
+  // curl does not want to hear about it.
+  if ((sock->want & direction) == 0) return;
   int bits = direction == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
   if (error) bits |= CURL_CSELECT_ERR;
   socket_action(sock->fd, bits);

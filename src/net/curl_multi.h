@@ -59,6 +59,7 @@ class CurlMultiDriver {
 
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* userp);
+  static int on_close_socket(void* clientp, curl_socket_t fd);
 
   void watch(const std::shared_ptr<Socket>& sock, int direction);
   void on_ready(const std::shared_ptr<Socket>& sock, int direction, bool error);

@@ -263,7 +263,7 @@ class SinkSession : public detail::SessionBase, public std::enable_shared_from_t
     response_.set(http::field::server, "herald-sink");
     response_.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : options.response_headers) response_.set(name, value);
-    response_.keep_alive(request.keep_alive());
+    response_.keep_alive(request.keep_alive() && !options.close_after_answer);
     generated_left_ = 0;
     const unsigned code = static_cast<unsigned>(status);
     if (code < 200 || code == 204 || code == 304) {

@@ -46,6 +46,7 @@ struct SinkOptions {
   std::chrono::milliseconds delay{0};  // wait before answering (async timer, never blocks the loop)
   bool hang = false;                   // accept, read, never answer (for timeout tests)
   bool garbage = false;                // answer with non-HTTP bytes then close
+  bool close_after_answer = false;     // "Connection: close" on every answer, then close
   // HTTPS when both are set (PEM files); every other option works the same over TLS.
   std::string tls_cert_file;
   std::string tls_key_file;

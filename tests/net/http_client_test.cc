@@ -9,7 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <filesystem>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -190,6 +192,60 @@ TEST_F(HttpClientTest, SequentialRequestsReuseTheConnection) {
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1].connection, requests[0].connection);
   EXPECT_EQ(requests[2].connection, requests[0].connection);
+}
+
+size_t open_descriptors() {
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                           std::filesystem::directory_iterator()));
+}
+
+// Sockets stay registered with the event loop while their connection idles
+// between requests, and leave it when curl closes them: connections closed
+// after every answer, and an idle one the server dropped, neither leak a
+// descriptor nor keep the next request from going out.
+TEST_F(HttpClientTest, ClosedConnectionsLeaveNoDescriptorBehind) {
+  {
+    ThreadedHttpSink warm;
+    EXPECT_EQ(perform(request(warm, "POST")).status, 200);  // libcurl's first use opens files of its own
+  }
+  const size_t before = open_descriptors();
+  {
+    SinkOptions closing;
+    closing.close_after_answer = true;
+    ThreadedHttpSink closer(closing);
+    std::optional<ThreadedHttpSink> keeper(std::in_place);
+    const uint16_t keeper_port = keeper->port();
+    HttpClient client(io_);
+    int remaining = 10;
+    bool restarted = false;
+    std::function<void(HttpResponse)> next = [&](HttpResponse response) {
+      EXPECT_EQ(response.status, 200) << response.error;
+      if (--remaining == 0) return io_.stop();
+      if (remaining == 5 && !restarted) {
+        // The server goes away while curl keeps the connection idle in its cache; a new one
+        // answers on the same port.
+        restarted = true;
+        keeper.reset();
+        SinkOptions again;
+        again.port = keeper_port;
+        keeper.emplace(again);
+      }
+      client.send(request(remaining % 2 == 0 ? closer : *keeper, "POST"), next);
+    };
+    client.send(request(*keeper, "POST"), next);
+    run();
+    EXPECT_EQ(remaining, 0);
+    EXPECT_EQ(closer.request_count(), 4u);
+    auto kept = keeper->requests();
+    ASSERT_EQ(kept.size(), 3u);  // the restarted server's: one connection again
+    EXPECT_EQ(kept[1].connection, kept[0].connection);
+    EXPECT_EQ(kept[2].connection, kept[0].connection);
+    auto closed = closer.requests();
+    std::set<decltype(closed[0].connection)> connections;
+    for (const auto& r : closed) connections.insert(r.connection);
+    EXPECT_EQ(connections.size(), closed.size());  // one connection per request
+  }
+  EXPECT_EQ(open_descriptors(), before);
 }
 
 TEST_F(HttpClientTest, HundredConcurrentRequestsAllComplete) {
