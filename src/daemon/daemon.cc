@@ -234,7 +234,7 @@ void Daemon::maybe_finish_stop() {
   stop_timer_.cancel();
   // One last try for results the database did not take; what is left is
   // recovered as in flight at the next start and sent again.
-  flush_armed_ = false;
+  flush_armed_ = flush_now_ = false;
   flush_timer_.cancel();
   for (auto& o : to_record_) pending_records_.push_back(std::move(o));
   to_record_.clear();
@@ -975,10 +975,12 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
   // Results are written in batches: one transaction for everything that
   // finished within a few milliseconds (a commit per result would cap the
   // rate). The notification went out already, so this delays no delivery.
-  // A full batch is written at once (the 0 ms wait replaces a pending one).
+  // A full batch is written at once (the 0 ms wait replaces a pending one,
+  // once: results finishing before it runs join the batch).
   const bool full = to_record_.size() >= kRecordBatch;
-  if (flush_armed_ && !full) return;
+  if (flush_armed_ && (!full || flush_now_)) return;
   flush_armed_ = true;
+  flush_now_ = full;
   flush_timer_.expires_after(full ? 0ms : kRecordDelay);
   flush_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) flush_records();
@@ -986,7 +988,7 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
 }
 
 void Daemon::flush_records() {
-  flush_armed_ = false;
+  flush_armed_ = flush_now_ = false;
   auto batch = std::make_shared<std::vector<Outcome>>(std::move(to_record_));
   to_record_.clear();
   ++records_running_;

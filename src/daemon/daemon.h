@@ -228,6 +228,7 @@ class Daemon {
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> schedule_timers_;
   std::vector<Outcome> to_record_;  // finished in this turn of the loop
   bool flush_armed_ = false;        // flush_timer_ will write to_record_
+  bool flush_now_ = false;          // ... and is armed for 0 ms (to_record_ is full)
   bool delivery_window_armed_ = false;
   size_t delivery_lines_ = 0;                            // delivery lines logged in this window
   std::map<std::string, uint64_t> unlogged_deliveries_;  // by endpoint
