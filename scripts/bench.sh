@@ -10,7 +10,7 @@
 #   - end to end (build/bench/herald_bench_e2e): the libcurl multi ceiling,
 #     syslog-ng, heraldd with synchronous=NORMAL and FULL, latency at a paced
 #     rate, a backlog of a million waiting notifications;
-#   - the micro benchmarks (rules, render, state).
+#   - the micro benchmarks (rules, render, json, state).
 # Every process it starts (nginx, syslog-ng, heraldd) is stopped at the end,
 # also on failure or Ctrl-C; each phase has a time limit.
 #
@@ -42,7 +42,7 @@ fi
 echo "=== building in $BUILD (RelWithDebInfo)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_BUILD_BENCH=ON "${launcher[@]}" >/dev/null
 cmake --build "$BUILD" -j"${BENCH_JOBS:-$(nproc)}" --target heraldd herald_plugin_rest herald_bench_e2e \
-  herald_bench_ceiling herald_bench_rules herald_bench_render herald_bench_state
+  herald_bench_ceiling herald_bench_rules herald_bench_render herald_bench_json herald_bench_state
 
 mkdir -p "$OUT_DIR"
 E2E=$OUT_DIR/e2e.md
@@ -74,7 +74,7 @@ if [[ ",$SKIP," != *",micro,"* ]]; then
   {
     echo
     echo "## Micro benchmarks"
-    for b in rules render state; do
+    for b in rules render json state; do
       echo
       echo "### herald_bench_$b"
       echo

@@ -15,16 +15,6 @@ using json = nlohmann::json;
 // Deeper documents go to nlohmann's parser, which keeps its own stack.
 constexpr int kMaxDepth = 64;
 
-// True when one of the eight bytes of w ends the quick scan of a string:
-// '"', '\\', a control character or a byte of a multibyte sequence.
-constexpr bool stops_scan(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
-}
-
 // Parses what it knows; returns nullopt (the caller then asks nlohmann) for
 // anything else, valid or not.
 class QuickParser {
@@ -149,7 +139,7 @@ class QuickParser {
       if (i_ + 8 <= s_.size()) {
         std::uint64_t w = 0;
         std::memcpy(&w, s_.data() + i_, 8);
-        if (!stops_scan(w)) {
+        if (!json_word_needs_a_look(w)) {
           i_ += 8;
           continue;
         }

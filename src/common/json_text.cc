@@ -10,17 +10,6 @@
 namespace herald {
 namespace {
 
-// True when one of the eight bytes of w needs a look of its own: a control
-// character, '"', '\\' or a byte of a multibyte sequence. (The classic
-// "has a zero byte" and "has a byte below n" word tests.)
-constexpr bool needs_look(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
-}
-
 void append_escape(std::string& out, unsigned char c) {
   switch (c) {
     case '"':
@@ -61,7 +50,7 @@ void append_string(std::string& out, const std::string& s) {
     if (i + 8 <= s.size()) {
       std::uint64_t w = 0;
       std::memcpy(&w, s.data() + i, 8);
-      if (!needs_look(w)) {
+      if (!json_word_needs_a_look(w)) {
         i += 8;
         continue;
       }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,18 @@ inline std::string ascii_lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
+}
+
+// True when one of the eight bytes packed in w needs a look of its own in a
+// JSON string: a control character, '"', '\\' or a byte of a multibyte
+// sequence. Lets JSON readers and writers pass plain text eight bytes at a
+// time (the classic "has a zero byte" and "has a byte below n" word tests).
+constexpr bool json_word_needs_a_look(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
 }
 
 // Well-formed UTF-8 as Unicode defines it: no overlong forms, no surrogates,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/json_text.h"
+#include "support/random_json.h"
 
 namespace herald {
 namespace {
@@ -118,54 +119,20 @@ TEST(JsonParse, ReadsDeepDocumentsLikeNlohmann) {
   EXPECT_FALSE(parse_json(deep).is_discarded());
 }
 
-// Random documents written by dump() (and spaced out), and each cut short
-// or with one byte changed: every answer must match nlohmann's.
-json random_value(std::mt19937& rng, int depth) {
-  static const std::string pieces[] = {
-      "a", "Z", " ", "\"", "\\", "/", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\n", "\x01"};
-  auto text = [&] {
-    std::string s;
-    const int n = std::uniform_int_distribution<int>(0, 20)(rng);
-    for (int i = 0; i < n; ++i) s += pieces[rng() % std::size(pieces)];
-    return s;
-  };
-  switch (std::uniform_int_distribution<int>(0, depth > 3 ? 5 : 7)(rng)) {
-    case 0:
-      return nullptr;
-    case 1:
-      return rng() % 2 == 0;
-    case 2:
-      return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 65536;
-    case 3:
-      return static_cast<uint64_t>(rng()) << 32 | rng();
-    case 4:
-      return std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
-    case 5:
-      return text();
-    case 6: {
-      json a = json::array();
-      for (int i = static_cast<int>(rng() % 5); i > 0; --i) a.push_back(random_value(rng, depth + 1));
-      return a;
-    }
-    default: {
-      json o = json::object();
-      for (int i = static_cast<int>(rng() % 5); i > 0; --i) o[text()] = random_value(rng, depth + 1);
-      return o;
-    }
-  }
-}
-
+// Random documents written compactly and spaced out, and each cut short or
+// with one byte changed: every answer must match nlohmann's.
 TEST(JsonParse, ReadsRandomDocumentsLikeNlohmann) {
+  static constexpr std::string_view kReplacements = "\"\\{}[],:0a\x01\xff ";
   std::mt19937 rng(1123);
   for (int i = 0; i < 3000; ++i) {
-    const json j = random_value(rng, 0);
+    const json j = test::random_json(rng);
     const std::string compact = json_text(j);
     expect_as_nlohmann(compact);
     expect_as_nlohmann(j.dump(2));
     if (!compact.empty()) {
       expect_as_nlohmann(compact.substr(0, rng() % compact.size()));
       std::string changed = compact;
-      changed[rng() % changed.size()] = "\"\\{}[],:0a\x01\xff "[rng() % 15];
+      changed[rng() % changed.size()] = kReplacements[rng() % kReplacements.size()];
       expect_as_nlohmann(changed);
     }
     if (::testing::Test::HasFailure()) break;

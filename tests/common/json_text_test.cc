@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/text.h"
+#include "support/random_json.h"
 
 namespace herald {
 namespace {
@@ -44,55 +45,10 @@ TEST(JsonText, WritesWhatDumpWrites) {
 
 // Random documents over the characters that matter: every control byte,
 // quotes, backslashes, DEL, multibyte sequences, numbers of every kind.
-json random_value(std::mt19937& rng, int depth) {
-  std::uniform_int_distribution<int> kind(0, depth > 3 ? 5 : 7);
-  auto text = [&] {
-    static const std::string pieces[] = {
-        "a",           "Z", " ", "\"", "\\", "/", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-        "\xef\xbf\xbf"};
-    std::string s;
-    const int n = std::uniform_int_distribution<int>(0, 20)(rng);
-    for (int i = 0; i < n; ++i) {
-      if (rng() % 4 == 0) {
-        s += static_cast<char>(rng() % 0x20);
-      } else {
-        s += pieces[rng() % std::size(pieces)];
-      }
-    }
-    return s;
-  };
-  switch (kind(rng)) {
-    case 0:
-      return nullptr;
-    case 1:
-      return rng() % 2 == 0;
-    case 2:
-      return static_cast<int64_t>(rng()) - static_cast<int64_t>(rng()) * 65536;
-    case 3:
-      return static_cast<uint64_t>(rng()) << 32 | rng();
-    case 4:
-      return std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
-    case 5:
-      return text();
-    case 6: {
-      json a = json::array();
-      const int n = static_cast<int>(rng() % 5);
-      for (int i = 0; i < n; ++i) a.push_back(random_value(rng, depth + 1));
-      return a;
-    }
-    default: {
-      json o = json::object();
-      const int n = static_cast<int>(rng() % 5);
-      for (int i = 0; i < n; ++i) o[text()] = random_value(rng, depth + 1);
-      return o;
-    }
-  }
-}
-
 TEST(JsonText, WritesWhatDumpWritesForRandomDocuments) {
   std::mt19937 rng(20261123);
   for (int i = 0; i < 5000; ++i) {
-    const json j = random_value(rng, 0);
+    const json j = test::random_json(rng);
     ASSERT_EQ(json_text(j), j.dump()) << "document " << i;
   }
 }
