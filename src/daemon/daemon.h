@@ -83,7 +83,8 @@ class Daemon {
   // Rules, then the state transaction, for rows the worker read.
   void ingest_rows(Result<std::vector<outbox::OutboxRow>> rows);
   // Attempts the window can take before it, the ready queue and the claims
-  // asked of ingests on the worker are full (kReadyAhead).
+  // asked of ingests on the worker are full (four batches ahead; see
+  // kMinReadyAhead).
   int claim_room() const;
   // Reading the outbox or writing what was read.
   bool ingest_busy() const { return reading_ || writes_out_ > 0; }

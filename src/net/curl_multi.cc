@@ -1,10 +1,11 @@
 #include "net/curl_multi.h"
 
-#include <poll.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <array>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -18,34 +19,26 @@ void ensure_curl_global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// One per socket curl asked us to watch, registered with the reactor until curl closes the socket
-// (on_close_socket): a keep-alive connection that goes idle between requests (CURL_POLL_REMOVE)
-// keeps its registration, which saves two epoll_ctl calls and an allocation per request. Shared
-// with queued handlers so that a socket closed while a wait is pending only flips `closed` and the
-// stale handler does nothing.
-struct CurlMultiDriver::Socket {
-  Socket(boost::asio::io_context& io, curl_socket_t fd) : fd(fd), descriptor(io) {}
+namespace {
 
-  curl_socket_t fd;
-  boost::asio::posix::stream_descriptor descriptor;
-  int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits curl currently wants
-  bool read_armed = false;
-  bool write_armed = false;
-  // Set when curl forgets the socket or the driver dies; after that nobody may touch the driver.
-  bool closed = false;
+// Ready sockets read from the epoll set at a time, and batches handled before other work gets a turn.
+constexpr int kEventsPerBatch = 64;
+constexpr int kBatchesPerTurn = 4;
 
-  void close() {
-    closed = true;
-    want = 0;
-    // curl owns the fd and closes it itself: hand it back instead of closing. This also deregisters
-    // it from the reactor (so a recycled fd number is clean) and aborts pending waits.
-    if (descriptor.is_open()) descriptor.release();
-  }
-};
+uint32_t epoll_events(int curl_want) {
+  return ((curl_want & CURL_POLL_IN) ? EPOLLIN : 0u) | ((curl_want & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+}
+
+}  // namespace
 
 CurlMultiDriver::CurlMultiDriver(boost::asio::io_context& io)
-    : io_(io), timer_(io), life_(std::make_shared<char>(0)) {
+    : io_(io), timer_(io), epoll_(io), life_(std::make_shared<char>(0)) {
   ensure_curl_global_init();
+  // Level-triggered like the poll() curl is written for: curl does not always read until EAGAIN,
+  // and asio's own reactor is edge-triggered and would not report what is left.
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("epoll_create1 failed");
+  epoll_.assign(fd);
   multi_ = curl_multi_init();
   if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMultiDriver::on_socket);
@@ -62,12 +55,11 @@ CurlMultiDriver::~CurlMultiDriver() {
   // From here on curl must not call back into a half-destroyed object.
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, static_cast<curl_socket_callback>(nullptr));
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, static_cast<curl_multi_timer_callback>(nullptr));
-  // Release descriptors before curl closes the fds, so asio never sees a closed or recycled fd.
-  for (auto& [fd, sock] : sockets_) sock->close();
-  sockets_.clear();
   for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
   transfers_.clear();
   timer_.cancel();
+  epoll_.cancel();
+  // Closes the cached connections through on_close_socket, which still finds the epoll set open.
   curl_multi_cleanup(multi_);
 }
 
@@ -97,35 +89,32 @@ void CurlMultiDriver::add(CurlEasy easy, Completion done) {
 int CurlMultiDriver::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* userp, void* /*socketp*/) {
   auto* self = static_cast<CurlMultiDriver*>(userp);
   try {
+    Socket& s = self->socket(fd);
     if (what == CURL_POLL_REMOVE) {
-      // Idle, not closed: the registration stays for the connection's next request.
-      if (auto it = self->sockets_.find(fd); it != self->sockets_.end()) it->second->want = 0;
+      // Idle, not closed: a keep-alive connection stays in the set for its next request, which saves
+      // two epoll_ctl calls per request. Should it stir meanwhile (the peer closing it), it leaves
+      // the set then (dispatch_ready).
+      s.want = 0;
       return 0;
     }
-    std::shared_ptr<Socket> sock;
-    if (auto it = self->sockets_.find(fd); it != self->sockets_.end()) {
-      sock = it->second;
-    } else {
-      sock = std::make_shared<Socket>(self->io_, fd);
-      boost::system::error_code ec;
-      sock->descriptor.assign(fd, ec);
-      if (ec) return -1;  // curl fails the transfers instead of leaving them unwatched
-      self->sockets_.emplace(fd, sock);
-    }
-    sock->want = what & (CURL_POLL_IN | CURL_POLL_OUT);
-    // A direction curl no longer wants keeps its pending wait: when it fires, curl gets one harmless
-    // extra notification, which is cheaper and safer than cancelling (cancel aborts both directions).
-    if (sock->want & CURL_POLL_IN) self->watch(sock, CURL_POLL_IN);
-    if (sock->want & CURL_POLL_OUT) self->watch(sock, CURL_POLL_OUT);
-    return 0;
+    s.want = static_cast<uint8_t>(what & (CURL_POLL_IN | CURL_POLL_OUT));
+    const uint32_t events = epoll_events(s.want);
+    if (!s.registered || s.watched != events) self->update_registration(fd, s, events);
+    // curl fails the transfers instead of leaving them unwatched.
+    return s.registered && s.watched == events ? 0 : -1;
   } catch (...) {
     return -1;  // never let an exception cross the C library
   }
 }
 
 int CurlMultiDriver::on_close_socket(void* clientp, curl_socket_t fd) {
-  // Out of the reactor before the fd number can be handed out again.
-  static_cast<CurlMultiDriver*>(clientp)->forget_socket(fd);
+  // Out of the epoll set before the fd number can be handed out again.
+  auto* self = static_cast<CurlMultiDriver*>(clientp);
+  if (static_cast<size_t>(fd) < self->sockets_.size()) {
+    Socket& s = self->sockets_[static_cast<size_t>(fd)];
+    if (s.registered) self->unregister(fd, s);
+    s.want = 0;
+  }
   return ::close(fd);
 }
 
@@ -161,51 +150,86 @@ int CurlMultiDriver::on_timer(CURLM* /*multi*/, long timeout_ms, void* userp) {
   }
 }
 
-void CurlMultiDriver::watch(const std::shared_ptr<Socket>& sock, int direction) {
-  bool& armed = direction == CURL_POLL_IN ? sock->read_armed : sock->write_armed;
-  if (armed) return;
-  armed = true;
-  // Asio's epoll reactor is edge-triggered and its waits are not speculative: readiness that arrived
-  // while no wait was queued would never be reported. curl assumes level-triggered poll() semantics
-  // (it does not always read until EAGAIN), so look at the current state first.
-  pollfd pfd{sock->fd, static_cast<short>(direction == CURL_POLL_IN ? POLLIN : POLLOUT), 0};
-  if (::poll(&pfd, 1, 0) > 0) {
-    const bool error = (pfd.revents & (POLLERR | POLLNVAL)) != 0;
-    boost::asio::post(io_, [this, sock, direction, error] { on_ready(sock, direction, error); });
-    return;
-  }
-  auto type = direction == CURL_POLL_IN ? boost::asio::posix::stream_descriptor::wait_read
-                                        : boost::asio::posix::stream_descriptor::wait_write;
-  sock->descriptor.async_wait(type, [this, sock, direction](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) {
-      (direction == CURL_POLL_IN ? sock->read_armed : sock->write_armed) = false;
-      return;
+CurlMultiDriver::Socket& CurlMultiDriver::socket(curl_socket_t fd) {
+  const auto index = static_cast<size_t>(fd);
+  if (index >= sockets_.size()) sockets_.resize(index + 1);
+  return sockets_[index];
+}
+
+void CurlMultiDriver::update_registration(curl_socket_t fd, Socket& s, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  const int epfd = epoll_.native_handle();
+  int rc = ::epoll_ctl(epfd, s.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+  // The set and our table disagree only if an fd was closed behind curl's back and its number reused.
+  if (rc != 0 && errno == ENOENT) rc = ::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  if (rc != 0 && errno == EEXIST) rc = ::epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+  s.registered = rc == 0;
+  s.watched = rc == 0 ? static_cast<uint8_t>(events) : 0;
+  if (rc == 0) arm();
+}
+
+void CurlMultiDriver::unregister(curl_socket_t fd, Socket& s) {
+  ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr);
+  s.registered = false;
+  s.watched = 0;
+}
+
+void CurlMultiDriver::arm() {
+  if (armed_) return;
+  armed_ = true;
+  epoll_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                    [this, alive = std::weak_ptr<char>(life_)](const boost::system::error_code& ec) {
+                      if (alive.expired()) return;
+                      armed_ = false;
+                      // Cancelled, or the set itself failed: transfers then end by their timeouts.
+                      if (ec) return;
+                      on_epoll_ready();
+                    });
+}
+
+void CurlMultiDriver::on_epoll_ready() {
+  // Armed again first: asio reports the set's readiness as an edge, and one arriving while no wait is
+  // queued would be lost.
+  arm();
+  dispatch_ready();
+}
+
+void CurlMultiDriver::dispatch_ready() {
+  std::weak_ptr<char> alive = life_;
+  std::array<epoll_event, kEventsPerBatch> events;
+  for (int batch = 0; batch < kBatchesPerTurn; ++batch) {
+    // A socket curl left readable is listed again here, but raises no new edge for asio: keep asking
+    // until the set has nothing ready.
+    const int n = ::epoll_wait(epoll_.native_handle(), events.data(), kEventsPerBatch, 0);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      const curl_socket_t fd = events[i].data.fd;
+      const uint32_t ev = events[i].events;
+      if (static_cast<size_t>(fd) >= sockets_.size()) continue;
+      Socket& s = sockets_[static_cast<size_t>(fd)];
+      if (!s.registered) continue;  // closed by an earlier socket_action of this batch
+      if (s.want == 0) {
+        // An idle keep-alive connection stirred, most likely closed by the peer: curl finds out when
+        // it next picks the connection, so stop watching instead of waking up for it again and again.
+        unregister(fd, s);
+        continue;
+      }
+      int bits = 0;
+      if ((s.want & CURL_POLL_IN) && (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))) bits |= CURL_CSELECT_IN;
+      if ((s.want & CURL_POLL_OUT) && (ev & (EPOLLOUT | EPOLLHUP))) bits |= CURL_CSELECT_OUT;
+      if (ev & EPOLLERR) bits |= CURL_CSELECT_ERR;
+      if (bits == 0) bits = (s.want & CURL_POLL_IN) ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
+      ++socket_events_;
+      socket_action(fd, bits);
+      if (alive.expired()) return;  // a completion destroyed the driver
     }
-    on_ready(sock, direction, static_cast<bool>(ec));
+  }
+  // Still busy: let the rest of the loop have a turn, then carry on.
+  boost::asio::post(io_, [this, alive] {
+    if (!alive.expired()) dispatch_ready();
   });
-}
-
-void CurlMultiDriver::on_ready(const std::shared_ptr<Socket>& sock, int direction, bool error) {
-  (direction == CURL_POLL_IN ? sock->read_armed : sock->write_armed) = false;
-  // Closed means curl closed the socket or the driver is gone: `this` must not be touched.
-  if (sock->closed) return;
-  // A wait left from before the connection went idle (or curl turned to the other direction):
-  // curl does not want to hear about it.
-  if ((sock->want & direction) == 0) return;
-  int bits = direction == CURL_POLL_IN ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
-  if (error) bits |= CURL_CSELECT_ERR;
-  socket_action(sock->fd, bits);
-  // socket_action may have removed the socket or, through a completion, destroyed the driver.
-  if (sock->closed) return;
-  if (sock->want & direction) watch(sock, direction);
-}
-
-void CurlMultiDriver::forget_socket(curl_socket_t fd) {
-  auto it = sockets_.find(fd);
-  if (it == sockets_.end()) return;
-  std::shared_ptr<Socket> sock = std::move(it->second);
-  sockets_.erase(it);
-  sock->close();
 }
 
 void CurlMultiDriver::socket_action(curl_socket_t fd, int ev_bitmask) {

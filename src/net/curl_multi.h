@@ -1,6 +1,7 @@
-// Drives one libcurl multi handle from a boost::asio::io_context: curl's sockets are watched with
-// asio descriptors and its timeout with a steady_timer. Protocol-agnostic, so HTTP and (later)
-// SMTP transfers share the same loop and connection cache.
+// Drives one libcurl multi handle from a boost::asio::io_context. curl's sockets sit in an epoll set
+// of the driver's own, level-triggered as curl expects, and only that set's descriptor is watched by
+// asio; curl's timeout is a steady_timer. Protocol-agnostic, so HTTP and SMTP transfers share the
+// same loop and connection cache.
 //
 // Threading: not thread-safe. Construct, use and destroy on the thread that runs the io_context.
 #pragma once
@@ -8,11 +9,13 @@
 #include <curl/curl.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace herald::net {
 
@@ -49,8 +52,11 @@ class CurlMultiDriver {
   // For multi-wide options (connection limits and the like); do not replace the socket/timer callbacks.
   CURLM* multi() const { return multi_; }
 
+  // How many times readiness was handed to curl; for tests (an idle connection must not keep the
+  // loop busy).
+  uint64_t socket_events() const { return socket_events_; }
+
  private:
-  struct Socket;
   struct Transfer {
     // Order matters: the easy handle is cleaned up before `done` (which may own what curl points at).
     Completion done;
@@ -61,9 +67,21 @@ class CurlMultiDriver {
   static int on_timer(CURLM* multi, long timeout_ms, void* userp);
   static int on_close_socket(void* clientp, curl_socket_t fd);
 
-  void watch(const std::shared_ptr<Socket>& sock, int direction);
-  void on_ready(const std::shared_ptr<Socket>& sock, int direction, bool error);
-  void forget_socket(curl_socket_t fd);
+  // What curl wants of a socket and what the epoll set watches for it (EPOLLIN/EPOLLOUT bits);
+  // `registered` false means the socket is not in the set.
+  struct Socket {
+    uint8_t want = 0;
+    uint8_t watched = 0;
+    bool registered = false;
+  };
+
+  Socket& socket(curl_socket_t fd);
+  void update_registration(curl_socket_t fd, Socket& s, uint32_t events);
+  void unregister(curl_socket_t fd, Socket& s);
+  void arm();
+  void on_epoll_ready();
+  // Hands what the epoll set has ready to curl until nothing is left.
+  void dispatch_ready();
   void socket_action(curl_socket_t fd, int ev_bitmask);
   void drain_completions();
 
@@ -71,7 +89,11 @@ class CurlMultiDriver {
   CURLM* multi_ = nullptr;
   boost::asio::steady_timer timer_;
   uint64_t timer_generation_ = 0;
-  std::map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  // The epoll set of curl's sockets; asio watches it for readability.
+  boost::asio::posix::stream_descriptor epoll_;
+  bool armed_ = false;           // a wait on epoll_ is queued
+  std::vector<Socket> sockets_;  // indexed by fd
+  uint64_t socket_events_ = 0;
   std::map<CURL*, Transfer> transfers_;
   size_t pending_failures_ = 0;
   // Expires when the driver dies; queued handlers check it before touching `this`.

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <iterator>
@@ -246,6 +247,47 @@ TEST_F(HttpClientTest, ClosedConnectionsLeaveNoDescriptorBehind) {
     EXPECT_EQ(connections.size(), closed.size());  // one connection per request
   }
   EXPECT_EQ(open_descriptors(), before);
+}
+
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// curl's sockets are watched level-triggered. An idle keep-alive connection the
+// server closes stays readable for good: the client must stop watching it
+// rather than wake up for it again and again, and still send afterwards.
+TEST_F(HttpClientTest, AnIdleConnectionTheServerClosedDoesNotKeepTheLoopBusy) {
+  HttpClient client(io_);
+  {
+    ThreadedHttpSink gone;
+    HttpRequest r = request(gone, "POST");
+    std::optional<HttpResponse> first;
+    client.send(std::move(r), [&](HttpResponse response) {
+      first = std::move(response);
+      io_.stop();
+    });
+    run();
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->status, 200);
+  }  // the server closes the connection curl keeps in its cache
+  const auto cpu_before = thread_cpu_time();
+  io_.restart();
+  io_.run_for(500ms);
+  const auto busy = thread_cpu_time() - cpu_before;
+  // A loop spinning on the closed socket would use about all of the 500 ms.
+  EXPECT_LT(busy, 150ms) << "the loop kept waking up for a socket nobody wants";
+
+  ThreadedHttpSink next;
+  std::optional<HttpResponse> second;
+  client.send(request(next, "POST"), [&](HttpResponse response) {
+    second = std::move(response);
+    io_.stop();
+  });
+  run();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200) << second->error;
 }
 
 TEST_F(HttpClientTest, HundredConcurrentRequestsAllComplete) {
