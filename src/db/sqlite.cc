@@ -19,6 +19,9 @@ Result<Database> Database::open(const std::string& path, Mode mode, int busy_tim
   }
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, busy_timeout_ms);
+  // Lookaside slots of 2 KB instead of 1.2 KB: a row of an event with a 1 KB body is assembled in a
+  // slot instead of a malloc (about 200 KB per connection).
+  sqlite3_db_config(db.db_, SQLITE_DBCONFIG_LOOKASIDE, nullptr, 2048, 100);
   return db;
 }
 

@@ -69,21 +69,68 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-struct HttpClient::EasyPool {
-  std::vector<CurlEasy> idle;
+// What a request sets once on an easy handle: every option except those that point into the request
+// (see Transfer::configure). Empty for mail, whose handles are always reset.
+std::string profile_of(const HttpRequest& r) {
+  if (r.is_mail()) return {};
+  std::string p;
+  p.reserve(64 + r.method.size() + r.ca_file.size() + r.client_cert.size() + r.client_key.size());
+  // NUL-separated: none of these may contain one (curl takes them as C strings).
+  for (const std::string* field : {&r.method, &r.ca_file, &r.client_cert, &r.client_key}) {
+    p += *field;
+    p += '\0';
+  }
+  p += r.tls_verify ? '1' : '0';
+  p += r.body.empty() ? '0' : '1';
+  p += std::to_string(r.timeout.count());
+  p += '\0';
+  p += std::to_string(r.connect_timeout.count());
+  if (r.basic_auth) {
+    p += '\0';
+    p += r.basic_auth->first;
+    p += '\0';
+    p += r.basic_auth->second;
+  }
+  return p;
+}
 
-  CurlEasy acquire() {
+struct HttpClient::EasyPool {
+  struct Idle {
+    CurlEasy easy;
+    std::string profile;  // what the handle is configured for
+  };
+  std::vector<Idle> idle;
+
+  // A handle last used with the same profile keeps its options (`configured`); another one is reset.
+  CurlEasy acquire(const std::string& profile, bool& configured) {
+    configured = false;
     if (idle.empty()) return CurlEasy(curl_easy_init());
-    CurlEasy easy = std::move(idle.back());
-    idle.pop_back();
+    auto match = idle.end();
+    if (!profile.empty()) {
+      match = std::find_if(idle.begin(), idle.end(), [&](const Idle& i) { return i.profile == profile; });
+    }
+    if (match == idle.end()) match = idle.end() - 1;
+    CurlEasy easy = std::move(match->easy);
+    configured = !profile.empty() && match->profile == profile;
+    idle.erase(match);
+    if (!configured) curl_easy_reset(easy.get());
     return easy;
   }
 
-  void release(CurlEasy easy) {
+  void release(CurlEasy easy, std::string profile) {
     if (!easy) return;
-    // Reset now, not on reuse: the handle must not keep pointers into a freed Transfer.
-    curl_easy_reset(easy.get());
-    if (idle.size() < kMaxIdleHandles) idle.push_back(std::move(easy));
+    if (profile.empty()) {
+      // Reset now, not on reuse: the handle must not keep pointers into a freed Transfer.
+      curl_easy_reset(easy.get());
+    } else {
+      // Kept configured; what pointed into the finished transfer is set again before the next one,
+      // and until then nothing may point at freed memory.
+      curl_easy_setopt(easy.get(), CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
+      curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+      curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, static_cast<void*>(nullptr));
+      curl_easy_setopt(easy.get(), CURLOPT_HEADERDATA, static_cast<void*>(nullptr));
+    }
+    if (idle.size() < kMaxIdleHandles) idle.push_back({std::move(easy), std::move(profile)});
   }
 };
 
@@ -182,69 +229,77 @@ struct HttpClient::Transfer {
     return rc;
   }
 
-  CURLcode configure(CURL* easy) {
+  // Sets every option of the request, or, on a handle already configured for its profile, only
+  // those that point into this transfer.
+  CURLcode configure(CURL* easy, bool configured) {
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
       if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
     };
     const HttpRequest& r = request;
     set(CURLOPT_ERRORBUFFER, error_buffer);
-    set(CURLOPT_NOSIGNAL, 1L);  // signals are process-wide; timeouts come from the multi loop anyway
+    if (!configured) {
+      set(CURLOPT_NOSIGNAL, 1L);  // signals are process-wide; timeouts come from the multi loop anyway
+      set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+      set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
+      set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
+      set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
+      if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
+      if (!r.client_cert.empty()) set(CURLOPT_SSLCERT, r.client_cert.c_str());
+      if (!r.client_key.empty()) set(CURLOPT_SSLKEY, r.client_key.c_str());
+    }
     set(CURLOPT_URL, r.url.c_str());
-    set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
-    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
-    set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
-    set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
-    if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
-    if (!r.client_cert.empty()) set(CURLOPT_SSLCERT, r.client_cert.c_str());
-    if (!r.client_key.empty()) set(CURLOPT_SSLKEY, r.client_key.c_str());
     if (rc != CURLE_OK) return rc;
     if (r.is_mail()) return configure_mail(easy);
-    set(CURLOPT_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer for the caller to judge
-    set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-    set(CURLOPT_WRITEDATA, static_cast<void*>(this));
-    set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
-    if (r.basic_auth) {
-      set(CURLOPT_HTTPAUTH, static_cast<unsigned long>(CURLAUTH_BASIC));
-      set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
-      set(CURLOPT_PASSWORD, r.basic_auth->second.c_str());
-    }
 
     bool send_body = !r.body.empty();
-    if (r.method == "GET" && r.body.empty()) {
-      set(CURLOPT_HTTPGET, 1L);
-    } else if (r.method == "HEAD") {
-      set(CURLOPT_NOBODY, 1L);  // as a custom request curl would wait for a body that never comes
-      send_body = false;
-    } else {
-      if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") send_body = true;
-      if (r.method != "POST") set(CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    if (r.method == "HEAD") send_body = false;
+    if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") send_body = true;
+    if (!configured) {
+      set(CURLOPT_PROTOCOLS_STR, "http,https");
+      set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+      set(CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer for the caller to judge
+      set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+      set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+      if (r.basic_auth) {
+        set(CURLOPT_HTTPAUTH, static_cast<unsigned long>(CURLAUTH_BASIC));
+        set(CURLOPT_USERNAME, r.basic_auth->first.c_str());
+        set(CURLOPT_PASSWORD, r.basic_auth->second.c_str());
+      }
+      if (r.method == "GET" && r.body.empty()) {
+        set(CURLOPT_HTTPGET, 1L);
+      } else if (r.method == "HEAD") {
+        set(CURLOPT_NOBODY, 1L);  // as a custom request curl would wait for a body that never comes
+      } else if (r.method != "POST") {
+        set(CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      }
     }
+    set(CURLOPT_WRITEDATA, static_cast<void*>(this));
+    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
     if (send_body) {
       // POSTFIELDS is not copied by curl; `request` outlives the transfer.
       set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
       set(CURLOPT_POSTFIELDS, r.body.data());
     }
 
-    std::vector<std::string> lines;
     for (const auto& [name, value] : r.headers) {
       // "Name:" would make curl drop the header; "Name;" is curl's spelling of an empty value.
-      lines.push_back(value.empty() ? name + ";" : name + ": " + value);
+      if (!append_header(value.empty() ? name + ";" : name + ": " + value)) return CURLE_OUT_OF_MEMORY;
     }
     // No silent application/x-www-form-urlencoded for bodies the caller did not label.
-    if (send_body && !has_header(r, "Content-Type")) lines.emplace_back("Content-Type:");
+    if (send_body && !has_header(r, "Content-Type") && !append_header("Content-Type:"))
+      return CURLE_OUT_OF_MEMORY;
     // curl would otherwise wait up to a second for "100 Continue" on large bodies.
-    if (!has_header(r, "Expect")) lines.emplace_back("Expect:");
-    for (const std::string& line : lines) {
-      curl_slist* appended = curl_slist_append(header_list, line.c_str());
-      if (appended == nullptr) return CURLE_OUT_OF_MEMORY;
-      header_list = appended;
-    }
+    if (!has_header(r, "Expect") && !append_header("Expect:")) return CURLE_OUT_OF_MEMORY;
     set(CURLOPT_HTTPHEADER, header_list);
     return rc;
+  }
+
+  bool append_header(const std::string& line) {
+    curl_slist* appended = curl_slist_append(header_list, line.c_str());
+    if (appended == nullptr) return false;
+    header_list = appended;
+    return true;
   }
 };
 
@@ -271,25 +326,28 @@ void HttpClient::send(HttpRequest request, Callback done) {
     fail_later(std::move(transfer), CURLE_BAD_FUNCTION_ARGUMENT, std::move(problem));
     return;
   }
-  CurlEasy easy = pool_->acquire();
+  std::string profile = profile_of(transfer->request);
+  bool configured = false;
+  CurlEasy easy = pool_->acquire(profile, configured);
   if (!easy) {
     fail_later(std::move(transfer), CURLE_FAILED_INIT, "curl_easy_init failed");
     return;
   }
-  if (CURLcode rc = transfer->configure(easy.get()); rc != CURLE_OK) {
-    pool_->release(std::move(easy));
+  if (CURLcode rc = transfer->configure(easy.get(), configured); rc != CURLE_OK) {
+    pool_->release(std::move(easy), {});
     std::string error = transfer->error_text(rc);
     fail_later(std::move(transfer), rc, std::move(error));
     return;
   }
-  driver_->add(std::move(easy), [this, transfer](CurlEasy easy, CURLcode result) {
-    HttpResponse response = std::move(transfer->response);
-    response.transport_error = result;
-    if (result != CURLE_OK) response.error = transfer->error_text(result);
-    if (easy) curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &response.status);
-    pool_->release(std::move(easy));
-    finish(transfer, std::move(response));
-  });
+  driver_->add(std::move(easy),
+               [this, transfer, profile = std::move(profile)](CurlEasy easy, CURLcode result) mutable {
+                 HttpResponse response = std::move(transfer->response);
+                 response.transport_error = result;
+                 if (result != CURLE_OK) response.error = transfer->error_text(result);
+                 if (easy) curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &response.status);
+                 pool_->release(std::move(easy), std::move(profile));
+                 finish(transfer, std::move(response));
+               });
 }
 
 void HttpClient::fail_later(std::shared_ptr<Transfer> transfer, int code, std::string error) {

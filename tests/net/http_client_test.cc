@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -150,6 +151,64 @@ TEST_F(HttpClientTest, PutPatchDeleteGetAndHeadVerbs) {
   }
   // An empty PUT still says how long its (empty) body is.
   EXPECT_EQ(requests[4].header("Content-Length"), "0");
+}
+
+// Easy handles are kept configured between requests of the same kind: one
+// client sending requests of every kind in turn must send each exactly as
+// asked, with nothing left over from the one before (a method, a body, a
+// header, credentials).
+TEST_F(HttpClientTest, EveryRequestGoesOutAsAskedWhateverCameBefore) {
+  ThreadedHttpSink sink;
+  struct Case {
+    std::string method;
+    std::string body;
+    bool auth = false;
+    std::string custom;  // value of X-Custom, "" for none
+  };
+  const std::vector<Case> cases = {
+      {"POST", "one", true, "a"}, {"POST", "two", false, ""},  {"POST", "three", false, "c"},
+      {"PUT", "put", false, ""},  {"POST", "four", false, ""}, {"HEAD", "", false, ""},
+      {"GET", "", false, ""},     {"DELETE", "", true, ""},    {"POST", "", false, ""},
+      {"POST", "five", true, ""}, {"POST", "six", true, "f"},  {"GET", "", false, ""},
+  };
+  HttpClient client(io_);
+  std::vector<HttpResponse> responses;
+  std::function<void()> send_next = [&] {
+    const Case& c = cases[responses.size()];
+    HttpRequest r = request(sink, c.method, "/r/" + std::to_string(responses.size()));
+    r.body = c.body;
+    if (c.auth) r.basic_auth = std::make_pair(std::string("user"), "pw" + std::to_string(responses.size()));
+    if (!c.custom.empty()) r.headers = {{"X-Custom", c.custom}};
+    client.send(std::move(r), [&](HttpResponse response) {
+      responses.push_back(std::move(response));
+      if (responses.size() == cases.size()) return io_.stop();
+      send_next();
+    });
+  };
+  send_next();
+  run();
+  ASSERT_EQ(responses.size(), cases.size());
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE("request " + std::to_string(i) + " " + c.method);
+    EXPECT_EQ(responses[i].status, 200) << responses[i].error;
+    EXPECT_EQ(responses[i].body, c.method == "HEAD" ? "" : R"({"ok":true})");
+    EXPECT_EQ(requests[i].method, c.method);
+    EXPECT_EQ(requests[i].target, "/r/" + std::to_string(i));
+    EXPECT_EQ(requests[i].body, c.body);
+    EXPECT_EQ(find_header(requests[i].headers, "X-Custom"), c.custom.empty() ? "<absent>" : c.custom);
+    if (c.auth) {
+      // "user:pw<i>": a password left from an earlier request would show.
+      const std::map<size_t, std::string> expected = {
+          {0, "dXNlcjpwdzA="}, {7, "dXNlcjpwdzc="}, {9, "dXNlcjpwdzk="}, {10, "dXNlcjpwdzEw"}};
+      EXPECT_EQ(requests[i].header("Authorization"), "Basic " + expected.at(i));
+    } else {
+      EXPECT_FALSE(has_header(requests[i], "Authorization"));
+    }
+    EXPECT_EQ(requests[i].connection, requests[0].connection);  // one keep-alive connection throughout
+  }
 }
 
 TEST_F(HttpClientTest, ScriptedUnavailableThenOkWithResendFromCallback) {
