@@ -976,8 +976,17 @@ void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, Attem
     worker_garbage_.push_back(std::move(it->second));
     fresh_renders_.erase(it);
   }
-  to_record_.push_back({row, std::move(a), next, next_at, std::move(last_error), started_ms, result.protocol,
-                        std::move(payload)});
+  // Logging and metrics read the row's ids, names and creation time alone:
+  // its rule and recipients (JSON trees) are not copied.
+  state::NotificationRow brief;
+  brief.id = row.id;
+  brief.event_id = row.event_id;
+  brief.notification = row.notification;
+  brief.endpoint = row.endpoint;
+  brief.attempts = row.attempts;
+  brief.created_at = row.created_at;
+  to_record_.push_back({std::move(brief), std::move(a), next, next_at, std::move(last_error), started_ms,
+                        result.protocol, std::move(payload)});
   // Results are written in batches: one transaction for everything that
   // finished within a few milliseconds (a commit per result would cap the
   // rate). The notification went out already, so this delays no delivery.

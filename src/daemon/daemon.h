@@ -176,7 +176,7 @@ class Daemon {
   void start_ready();
   // An attempt's result on its way into the state database.
   struct Outcome {
-    state::NotificationRow row;
+    state::NotificationRow row;  // ids and names only (see finish)
     state::AttemptRow attempt;
     state::State next;
     std::optional<int64_t> next_at;

@@ -126,6 +126,8 @@ TEST(AdminServerTest, MetricsCountDeliveriesRetriesAndLatencyAndHealthzAnswers) 
   // The retried one waited its 1 s slot: latency runs from creation, not from the last attempt.
   EXPECT_LE(m["herald_delivery_latency_seconds_bucket{endpoint=\"pacs\",le=\"0.5\"}"], 2);
   EXPECT_GE(m["herald_delivery_latency_seconds_sum{endpoint=\"pacs\"}"], 1.0);
+  // ... and from this run's creation time, not from an unset one (decades).
+  EXPECT_LT(m["herald_delivery_latency_seconds_sum{endpoint=\"pacs\"}"], 60.0);
   EXPECT_EQ(m["herald_attempt_duration_seconds_count{endpoint=\"pacs\"}"], 4);
 
   ASSERT_TRUE(d.reload());
