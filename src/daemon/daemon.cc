@@ -758,6 +758,9 @@ void Daemon::start_attempt(Prepared attempt) {
       r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, *attempt.rendered,
       *attempt.event, r.rule, r.recipients, channel->flags());
   if (attempt.fresh) fresh_renders_[r.id] = std::move(attempt.rendered);
+  // The message copied what it needs of the event, whose JSON trees the worker
+  // built: freed there too.
+  if (attempt.event) worker_garbage_.push_back(std::move(attempt.event));
   auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
   if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
     authorize_and_send(std::move(row), attempt.started, std::move(message), rt, false);

@@ -235,9 +235,9 @@ class Daemon {
   std::map<std::string, uint64_t> unlogged_deliveries_;  // by endpoint
   // Messages rendered by the attempts in flight, by notification id.
   std::unordered_map<int64_t, std::shared_ptr<const delivery::Rendered>> fresh_renders_;
-  // Renders of finished attempts, let go with the next batch of results on
-  // the worker's thread, which allocated them.
-  std::vector<std::shared_ptr<const delivery::Rendered>> worker_garbage_;
+  // Renders of finished attempts and events of started ones, let go with the
+  // next batch of results on the worker's thread, which allocated them.
+  std::vector<std::shared_ptr<const void>> worker_garbage_;
   std::shared_ptr<RecentEvents> recent_ = std::make_shared<RecentEvents>();
   // Claimed and prepared, waiting for a free slot: claims run ahead of the
   // window (claim_room()), so a slot that frees is filled at once, not after
