@@ -279,7 +279,8 @@ class Command {
     auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event, &extra);
     if (!rendered) return fail(rendered.error().message);
     plugin::Channel* channel = runtime.channel(ncfg->endpoint);
-    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, rendered.value(), event, rule,
+    auto message_body = std::make_shared<const delivery::Rendered>(std::move(rendered.value()));
+    delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, message_body, event, rule,
                           nullptr, channel->flags());
     // A stand-in: render never asks the token endpoint.
     if (endpoint->auth_type == "oauth2") msg.set_auth_token("oauth2-token-not-fetched-by-render");

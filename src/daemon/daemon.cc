@@ -755,7 +755,7 @@ void Daemon::start_attempt(Prepared attempt) {
   const state::NotificationRow& r = attempt.row;
   plugin::Channel* channel = rt->channel(r.endpoint);
   auto message = std::make_shared<delivery::Message>(
-      r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, *attempt.rendered,
+      r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, attempt.rendered,
       *attempt.event, r.rule, r.recipients, channel->flags());
   if (attempt.fresh) fresh_renders_[r.id] = std::move(attempt.rendered);
   // The message copied what it needs of the event, whose JSON trees the worker

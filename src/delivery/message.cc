@@ -89,14 +89,15 @@ void flatten(const nlohmann::json& v, std::string& path,
 }  // namespace
 
 Message::Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-                 const Rendered& rendered, const Event& event, const nlohmann::json& rule,
+                 std::shared_ptr<const Rendered> rendered_ptr, const Event& event, const nlohmann::json& rule,
                  const nlohmann::json& recipients, uint64_t plugin_flags)
-    : message_id_(std::move(message_id)),
-      notification_(std::move(notification)),
-      verb_(rendered.verb),
-      path_(rendered.path),
-      url_(rendered.url),
-      body_(rendered.body_text.empty() ? json_text(rendered.body) : rendered.body_text) {
+    : rendered_(std::move(rendered_ptr)),
+      message_id_(std::move(message_id)),
+      notification_(std::move(notification)) {
+  const Rendered& rendered = *rendered_;
+  // Only a body the worker did not write out yet is written here.
+  if (rendered.body_text.empty()) body_ = json_text(rendered.body);
+  const std::string& body = rendered.body_text.empty() ? body_ : rendered.body_text;
   if ((plugin_flags & HERALD_PLUGIN_NO_FIELDS) == 0) {
     field_storage_ = {{"Event.id", std::to_string(event.id)},
                       {"Event.entity", event.entity},
@@ -124,11 +125,11 @@ Message::Message(int64_t notification_id, std::string message_id, uint32_t attem
   msg_.message_id = message_id_.c_str();
   msg_.attempt = attempt;
   msg_.notification = notification_.c_str();
-  msg_.verb = verb_.c_str();
-  msg_.path = path_.c_str();
-  msg_.url = url_.c_str();
-  msg_.body_json = body_.c_str();
-  msg_.body_json_size = body_.size();
+  msg_.verb = rendered.verb.c_str();
+  msg_.path = rendered.path.c_str();
+  msg_.url = rendered.url.c_str();
+  msg_.body_json = body.c_str();
+  msg_.body_json_size = body.size();
   msg_.fields = fields_.data();
   msg_.field_count = fields_.size();
 

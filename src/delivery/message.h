@@ -52,8 +52,10 @@ class Message {
   // `with_xml` also renders the body as XML (HERALD_PLUGIN_WANTS_XML_BODY).
   // `plugin_flags` (HERALD_PLUGIN_*): what the channel asks for beyond the
   // common members (body_xml) or does without (fields).
+  // The verb, path, URL and body are read from `rendered`, which the message
+  // keeps, not copied.
   Message(int64_t notification_id, std::string message_id, uint32_t attempt, std::string notification,
-          const Rendered& rendered, const Event& event, const nlohmann::json& rule = nullptr,
+          std::shared_ptr<const Rendered> rendered, const Event& event, const nlohmann::json& rule = nullptr,
           const nlohmann::json& recipients = nullptr, uint64_t plugin_flags = 0);
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
@@ -62,7 +64,8 @@ class Message {
   void set_auth_token(std::string token);
 
  private:
-  std::string message_id_, notification_, verb_, path_, url_, body_, body_xml_, auth_token_;
+  std::shared_ptr<const Rendered> rendered_;
+  std::string message_id_, notification_, body_, body_xml_, auth_token_;
   std::vector<std::pair<std::string, std::string>> field_storage_;
   std::vector<herald_kv> fields_;
   std::vector<std::string> recipient_storage_;  // identity, address, name for each recipient

@@ -28,7 +28,8 @@ TEST(Message, CarriesEventRuleBodyFieldsRecipientsAndOptionalXml) {
   nlohmann::json rule = {{"attribute", "policy"}, {"level", "INFO"}};
   nlohmann::json recipients = {{{"identity", "3"}, {"address", "zoe@example.org"}, {"name", "Zoë A"}},
                                {{"address", "ops@example.org"}}};
-  Message m(7, "mid", 2, "Policy updated", r, e, rule, recipients, HERALD_PLUGIN_WANTS_XML_BODY);
+  Message m(7, "mid", 2, "Policy updated", std::make_shared<const Rendered>(r), e, rule, recipients,
+            HERALD_PLUGIN_WANTS_XML_BODY);
   const herald_message& h = m.get();
   auto f = fields_of(h);
   EXPECT_EQ(f["Event.id"], "42");
@@ -50,13 +51,14 @@ TEST(Message, CarriesEventRuleBodyFieldsRecipientsAndOptionalXml) {
   m.set_auth_token("tok");
   EXPECT_STREQ(m.get().auth_token, "tok");
 
-  Message plain(8, "mid2", 1, "n", r, e);
+  Message plain(8, "mid2", 1, "n", std::make_shared<const Rendered>(r), e);
   EXPECT_EQ(plain.get().body_xml, nullptr);
   EXPECT_EQ(plain.get().recipient_count, 0u);
   EXPECT_EQ(fields_of(plain.get())["Body.person.name"], "Zoë");
 
   // A channel that reads the body only gets no fields; the rest is the same.
-  Message lean(9, "mid3", 1, "n", r, e, rule, recipients, HERALD_PLUGIN_NO_FIELDS);
+  Message lean(9, "mid3", 1, "n", std::make_shared<const Rendered>(r), e, rule, recipients,
+               HERALD_PLUGIN_NO_FIELDS);
   EXPECT_EQ(lean.get().field_count, 0u);
   EXPECT_EQ(std::string(lean.get().body_json, lean.get().body_json_size), r.body.dump());
   EXPECT_EQ(lean.get().recipient_count, 2u);
@@ -90,7 +92,9 @@ TEST(Rendered, StoredTextReadsBackTheSameWithOrWithoutItsTree) {
   // The message carries the same body either way.
   Event e;
   e.id = 1;
-  Message a(1, "m", 1, "n", r, e), b(1, "m", 1, "n", text, e, nullptr, nullptr, HERALD_PLUGIN_NO_FIELDS);
+  Message a(1, "m", 1, "n", std::make_shared<const Rendered>(r), e);
+  Message b(1, "m", 1, "n", std::make_shared<const Rendered>(text), e, nullptr, nullptr,
+            HERALD_PLUGIN_NO_FIELDS);
   EXPECT_EQ(std::string(a.get().body_json, a.get().body_json_size),
             std::string(b.get().body_json, b.get().body_json_size));
 }
