@@ -167,12 +167,24 @@ class Command {
   std::optional<state::StateStore> store() {
     auto cfg = config();
     if (!cfg) return std::nullopt;
-    auto st = state::StateStore::open(cfg->state_db);
+    return store(*cfg);
+  }
+
+  std::optional<state::StateStore> store(const config::Config& cfg) {
+    auto st = state::StateStore::open(cfg.state_db);
     if (!st) {
-      fail(cfg->state_db + ": " + st.error().message);
+      fail(cfg.state_db + ": " + st.error().message);
       return std::nullopt;
     }
     return std::move(st.value());
+  }
+
+  // What a stored status code is: an SMTP reply for mail endpoints, an HTTP
+  // status otherwise ("status" for an endpoint no longer configured).
+  static std::string status_label(const config::Config& cfg, const std::string& endpoint, int64_t code) {
+    auto it = cfg.endpoints.find(endpoint);
+    const char* kind = it == cfg.endpoints.end() ? "status" : it->second.channel == "email" ? "SMTP" : "HTTP";
+    return std::string(kind) + " " + std::to_string(code);
   }
 
   int validate() {
@@ -408,7 +420,9 @@ class Command {
       if (!v || *v == 0) return fail("--limit expects a positive number", 2);
       limit = static_cast<int>(std::min<int64_t>(*v, 1'000'000));
     }
-    auto st = store();
+    auto cfg = config();
+    if (!cfg) return 1;
+    auto st = store(*cfg);
     if (!st) return 1;
     auto rows = st->list(filter, limit);
     if (!rows) return fail(rows.error().message);
@@ -422,7 +436,7 @@ class Command {
          << std::setw(9) << "ATTEMPTS" << std::setw(26) << "NOTIFICATION" << std::setw(16) << "ENDPOINT"
          << "LAST\n";
     for (const auto& r : rows.value()) {
-      std::string last = r.last_status ? "HTTP " + std::to_string(*r.last_status) : "";
+      std::string last = r.last_status ? status_label(*cfg, r.endpoint, *r.last_status) : "";
       if (r.last_error && !r.last_error->empty()) last += (last.empty() ? "" : " ") + *r.last_error;
       out_ << std::left << std::setw(7) << r.id << std::setw(10) << r.event_id << std::setw(11)
            << state::to_string(r.state) << std::setw(9) << r.attempts << std::setw(26) << r.notification
@@ -436,7 +450,9 @@ class Command {
     if (!a.bad.empty()) return fail(a.bad, 2);
     if (a.positional.size() != 1 || !parse_id(a.positional[0])) return fail("usage: show ID [--json]", 2);
     int64_t id = *parse_id(a.positional[0]);
-    auto st = store();
+    auto cfg = config();
+    if (!cfg) return 1;
+    auto st = store(*cfg);
     if (!st) return 1;
     auto row = st->get(id);
     if (!row) return fail(row.error().message);
@@ -473,7 +489,7 @@ class Command {
     }
     for (const auto& at : attempts.value()) {
       out_ << "  attempt " << at.number << " at " << iso_time(at.started_at) << ": " << at.outcome;
-      if (at.http_status) out_ << ", HTTP " << *at.http_status;
+      if (at.http_status) out_ << ", " << status_label(*cfg, r.endpoint, *at.http_status);
       out_ << ", " << (at.finished_at - at.started_at) << " ms";
       if (!at.error.empty())
         out_ << ", " << (at.error_class.empty() ? "" : at.error_class + ": ") << at.error;

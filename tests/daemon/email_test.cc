@@ -150,6 +150,13 @@ TEST_F(EmailDelivery, StartTlsAndAuthDeliverOneMailToEachRoleMember) {
   EXPECT_EQ(ids, (std::set<std::string>{got[0]["headers"]["Message-ID"], got[1]["headers"]["Message-ID"]}));
   auto shown = ctl_json(cfg, "show " + std::to_string(list[0]["id"].get<int>()) + " --json");
   EXPECT_EQ(shown["attempt_log"][0]["http_status"], 250);
+  // In words, the code is the SMTP server's reply.
+  auto text = run_process(std::string(HERALDCTL_PATH) + " -c " + cfg + " show " +
+                          std::to_string(list[0]["id"].get<int>()));
+  EXPECT_THAT(text.output, HasSubstr("delivered, SMTP 250"));
+  auto listed = run_process(std::string(HERALDCTL_PATH) + " -c " + cfg + " list");
+  EXPECT_THAT(listed.output, HasSubstr("SMTP 250"));
+  EXPECT_THAT(listed.output, Not(HasSubstr("HTTP")));
 }
 
 TEST_F(EmailDelivery, OneMailForEveryoneWhenPerRecipientIsOff) {
