@@ -203,6 +203,22 @@ struct HttpClient::Transfer {
     return n;
   }
 
+  // curl hands every SMTP reply line to the header callback. The last one is the server's word on
+  // the message ("250 2.0.0 Ok: queued as ...", or why it refused it), unless it is the answer to
+  // QUIT when curl closes the connection after a failure.
+  static size_t on_mail_reply(char* data, size_t size, size_t count, void* userp) {
+    auto* self = static_cast<Transfer*>(userp);
+    const size_t length = size * count;
+    std::string_view line = trim(std::string_view(data, length));
+    if (line.starts_with("221")) return length;
+    try {
+      self->response.body.assign(line.substr(0, self->request.max_response_bytes));
+    } catch (...) {
+      return 0;
+    }
+    return length;
+  }
+
   CURLcode configure_mail(CURL* easy) {
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
@@ -221,6 +237,8 @@ struct HttpClient::Transfer {
     set(CURLOPT_READFUNCTION, &Transfer::on_read);
     set(CURLOPT_READDATA, static_cast<void*>(this));
     set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    set(CURLOPT_HEADERFUNCTION, &Transfer::on_mail_reply);
+    set(CURLOPT_HEADERDATA, static_cast<void*>(this));
     if (r.require_tls) set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     if (r.basic_auth) {
       set(CURLOPT_USERNAME, r.basic_auth->first.c_str());

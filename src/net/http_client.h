@@ -54,7 +54,7 @@ struct HttpResponse {
   long status = 0;          // HTTP status, or the last SMTP reply code; 0 when none
   int transport_error = 0;  // CURLcode, 0 = none
   std::string error;        // curl error buffer text when transport_error != 0
-  std::string body;
+  std::string body;         // for mail: the server's last reply line
   bool truncated = false;
   std::vector<std::pair<std::string, std::string>> headers;  // of the last response, names as received
   std::chrono::microseconds elapsed{0};                      // from send() to completion

@@ -150,6 +150,8 @@ TEST_F(EmailDelivery, StartTlsAndAuthDeliverOneMailToEachRoleMember) {
   EXPECT_EQ(ids, (std::set<std::string>{got[0]["headers"]["Message-ID"], got[1]["headers"]["Message-ID"]}));
   auto shown = ctl_json(cfg, "show " + std::to_string(list[0]["id"].get<int>()) + " --json");
   EXPECT_EQ(shown["attempt_log"][0]["http_status"], 250);
+  // The server's reply to the message is kept as the attempt's response.
+  EXPECT_THAT(shown["attempt_log"][0]["response"].get<std::string>(), ::testing::StartsWith("250 "));
   // In words, the code is the SMTP server's reply.
   auto text = run_process(std::string(HERALDCTL_PATH) + " -c " + cfg + " show " +
                           std::to_string(list[0]["id"].get<int>()));
@@ -267,6 +269,7 @@ TEST_F(EmailDelivery, RejectedRecipientFailsAtOnce) {
   ASSERT_EQ(shown["attempt_log"].size(), 1u);
   EXPECT_EQ(shown["attempt_log"][0]["http_status"], 550);
   EXPECT_EQ(shown["attempt_log"][0]["error_class"], "smtp");
+  EXPECT_EQ(shown["attempt_log"][0]["response"], "550 5.1.1 <gone@example.org>: mailbox unavailable");
 }
 
 TEST_F(EmailDelivery, ServerWithoutStartTlsGetsNothingInTheClear) {
