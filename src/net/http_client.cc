@@ -67,8 +67,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-}  // namespace
-
 // What a request sets once on an easy handle: every option except those that point into the request
 // (see Transfer::configure). Empty for mail, whose handles are always reset.
 std::string profile_of(const HttpRequest& r) {
@@ -93,6 +91,8 @@ std::string profile_of(const HttpRequest& r) {
   }
   return p;
 }
+
+}  // namespace
 
 struct HttpClient::EasyPool {
   struct Idle {
@@ -123,8 +123,10 @@ struct HttpClient::EasyPool {
       // Reset now, not on reuse: the handle must not keep pointers into a freed Transfer.
       curl_easy_reset(easy.get());
     } else {
-      // Kept configured; what pointed into the finished transfer is set again before the next one,
-      // and until then nothing may point at freed memory.
+      // Kept configured; what points into the finished transfer is set again before the next one.
+      // Meanwhile the buffers curl could write to and the header list it could read go; the body
+      // pointer stays (curl reads it only during a transfer, and unsetting it would turn the handle
+      // into a POST).
       curl_easy_setopt(easy.get(), CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
       curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
       curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, static_cast<void*>(nullptr));
