@@ -221,7 +221,6 @@ void CurlMultiDriver::dispatch_ready() {
       if ((s.want & CURL_POLL_OUT) && (ev & (EPOLLOUT | EPOLLHUP))) bits |= CURL_CSELECT_OUT;
       if (ev & EPOLLERR) bits |= CURL_CSELECT_ERR;
       if (bits == 0) bits = (s.want & CURL_POLL_IN) ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
-      ++socket_events_;
       socket_action(fd, bits);
       if (alive.expired()) return;  // a completion destroyed the driver
     }

@@ -52,10 +52,6 @@ class CurlMultiDriver {
   // For multi-wide options (connection limits and the like); do not replace the socket/timer callbacks.
   CURLM* multi() const { return multi_; }
 
-  // How many times readiness was handed to curl; for tests (an idle connection must not keep the
-  // loop busy).
-  uint64_t socket_events() const { return socket_events_; }
-
  private:
   struct Transfer {
     // Order matters: the easy handle is cleaned up before `done` (which may own what curl points at).
@@ -93,7 +89,6 @@ class CurlMultiDriver {
   boost::asio::posix::stream_descriptor epoll_;
   bool armed_ = false;           // a wait on epoll_ is queued
   std::vector<Socket> sockets_;  // indexed by fd
-  uint64_t socket_events_ = 0;
   std::map<CURL*, Transfer> transfers_;
   size_t pending_failures_ = 0;
   // Expires when the driver dies; queued handlers check it before touching `this`.
