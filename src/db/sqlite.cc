@@ -1,10 +1,16 @@
 #include "db/sqlite.h"
 
+#include <mutex>
 #include <utility>
 
 namespace herald::db {
 
 Result<Database> Database::open(const std::string& path, Mode mode, int busy_timeout_ms) {
+  // SQLite's memory statistics put a process-wide mutex around every one of
+  // its allocations; nothing here reads them. Settable only before SQLite
+  // initialises, which the first open does.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   Database db;
   db.path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX;
