@@ -38,8 +38,8 @@ Result<std::string> Daemon::scrape_metrics() {
 Status Daemon::health() {
   // Answering at all means the loop runs; the state database must answer too.
   if (stopping_) return Error{"stopping"};
-  if (auto n = store_.in_flight_count(); !n) {
-    return Error{"state database " + runtime_->config().state_db + ": " + n.error().message};
+  if (auto s = store_.probe(); !s) {
+    return Error{"state database " + runtime_->config().state_db + ": " + s.error().message};
   }
   return {};
 }

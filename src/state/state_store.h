@@ -213,7 +213,9 @@ class StateStore {
   Result<std::optional<NotificationRow>> get(int64_t id);
   Result<std::vector<AttemptRow>> attempts(int64_t notification_id);
   Result<std::optional<Event>> event(int64_t event_id);
-  Result<int64_t> in_flight_count();
+  // Reads the database (for a health check): one lookup at the end of the
+  // notifications table, as cheap with a million rows as with none.
+  Status probe();
   // Changes whenever another connection (another process, or another of
   // heraldd's own) commits to the database (SQLite's PRAGMA data_version).
   Result<int64_t> data_version();

@@ -145,6 +145,21 @@ TEST_F(StateStoreTest, DueIndexServesDispatchAndCountsOfWhatWaits) {
   EXPECT_EQ(store_->count_in(State::InFlight).value(), 3);
 }
 
+TEST_F(StateStoreTest, ProbeAnswersWhileTheDatabaseReadsAndFailsWhenItDoesNot) {
+  EXPECT_TRUE(store_->probe());
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
+  EXPECT_TRUE(store_->probe());
+  {
+    // Another process breaks the schema under the daemon.
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(raw->exec("PRAGMA foreign_keys=OFF; ALTER TABLE notifications RENAME TO gone"));
+  }
+  auto broken = store_->probe();
+  ASSERT_FALSE(broken);
+  EXPECT_THAT(broken.error().message, ::testing::HasSubstr("notifications"));
+}
+
 TEST_F(StateStoreTest, RefusesADatabaseFromANewerHerald) {
   store_.reset();
   {
@@ -305,7 +320,7 @@ TEST_F(StateStoreTest, ClaimTakesOnlyDueRowsUpToTheLimit) {
   claimed = store_->claim_due(100, 2);
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ(claimed.value()[0].state, State::InFlight);
-  EXPECT_EQ(store_->in_flight_count().value(), 2);
+  EXPECT_EQ(store_->count_in(State::InFlight).value(), 2);
   EXPECT_EQ(store_->claim_due(100, 10)->size(), 1u);
   EXPECT_FALSE(store_->next_due_at().value().has_value());
 }
