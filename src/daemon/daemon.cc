@@ -846,6 +846,9 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
   req.client_cert = endpoint->client_cert;
   req.client_key = endpoint->client_key;
   req.max_response_bytes = runtime_->config().max_response_bytes;
+  // Of the answer's headers only Retry-After is read (see below).
+  static const auto kResponseHeaders = std::make_shared<const std::vector<std::string>>(1, "Retry-After");
+  req.response_headers = kResponseHeaders;
 
   ++in_flight_;
   http_.send(std::move(req), [this, row, started, message, channel, rt, mail,

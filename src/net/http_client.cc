@@ -145,6 +145,7 @@ struct HttpClient::Transfer {
   size_t upload_offset = 0;  // how much of a mail body curl has read
   char error_buffer[CURL_ERROR_SIZE] = {};
   HttpResponse response;
+  bool last_header_kept = false;  // whether a folded continuation line belongs to a kept header
 
   Transfer() = default;
   Transfer(const Transfer&) = delete;
@@ -174,6 +175,14 @@ struct HttpClient::Transfer {
     return length;
   }
 
+  bool wants_header(std::string_view name) const {
+    if (!request.response_headers) return true;
+    const auto& wanted = *request.response_headers;
+    return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+      return w.size() == name.size() && strncasecmp(w.data(), name.data(), name.size()) == 0;
+    });
+  }
+
   static size_t on_header(char* data, size_t size, size_t count, void* userp) {
     auto* self = static_cast<Transfer*>(userp);
     const size_t length = size * count;
@@ -182,13 +191,19 @@ struct HttpClient::Transfer {
     try {
       if (line.starts_with("HTTP/")) {
         headers.clear();  // a new response begins (after 100 Continue, say): keep only the last
+        self->last_header_kept = false;
       } else if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-        if (!headers.empty()) {  // obsolete line folding
+        if (self->last_header_kept) {  // obsolete line folding
           headers.back().second += ' ';
           headers.back().second += trim(line);
         }
       } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
-        headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
+        const std::string_view name = line.substr(0, colon);
+        self->last_header_kept = self->wants_header(name);
+        if (self->last_header_kept)
+          headers.emplace_back(std::string(name), std::string(trim(line.substr(colon + 1))));
+      } else {
+        self->last_header_kept = false;
       }
     } catch (...) {
       return 0;

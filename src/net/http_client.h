@@ -40,6 +40,10 @@ struct HttpRequest {
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password
   // Keep at most this many body bytes; the rest is read and discarded and `truncated` is set.
   size_t max_response_bytes = 65536;
+  // The response headers to keep, by name (any case); null keeps them all. A caller that reads one
+  // header spares a string pair for each of the others on every response. Shared: one list serves
+  // every request.
+  std::shared_ptr<const std::vector<std::string>> response_headers;
 
   // Mail: with an smtp(s):// url, `body` is the whole RFC 5322 message, sent to `mail_recipients`
   // from `mail_from`; basic_auth becomes SMTP AUTH; method and headers are ignored.

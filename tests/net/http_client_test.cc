@@ -119,6 +119,20 @@ TEST_F(HttpClientTest, ReportsResponseHeadersAsReceived) {
   EXPECT_TRUE(exact_case);
 }
 
+TEST_F(HttpClientTest, KeepsOnlyTheResponseHeadersAskedFor) {
+  SinkOptions options;
+  options.response_headers = {{"Retry-After", "7"}, {"X-Other", "x"}};
+  ThreadedHttpSink sink(options);
+  HttpRequest r = request(sink, "GET");
+  r.response_headers = std::make_shared<const std::vector<std::string>>(1, "retry-after");
+  HttpResponse response = perform(r);
+  EXPECT_EQ(response.status, 200);
+  ASSERT_EQ(response.headers.size(), 1u);
+  EXPECT_EQ(response.headers[0].first, "Retry-After");  // as received, though asked in another case
+  EXPECT_EQ(response.headers[0].second, "7");
+  EXPECT_EQ(retry_after(response, std::chrono::system_clock::now()), std::chrono::seconds(7));
+}
+
 TEST_F(HttpClientTest, PutPatchDeleteGetAndHeadVerbs) {
   ThreadedHttpSink sink;
   struct Case {
