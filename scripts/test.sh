@@ -11,8 +11,11 @@ run_suite() {
   local dir=$1
   shift
   echo "=== building in $dir ($*)"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$JOBS"
+  # Called as `run_suite ... || status=1`, where bash ignores `set -e`: a
+  # failed build must stop here, not leave ctest to report every test as
+  # not built.
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null || return 1
+  cmake --build "$dir" -j"$JOBS" || { echo "=== build in $dir FAILED"; return 1; }
   echo "=== testing in $dir"
   (cd "$dir" && ctest -j"$JOBS" --output-on-failure --timeout 180)
 }
