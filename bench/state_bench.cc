@@ -8,6 +8,12 @@
 //   build/bench/herald_bench_state [--benchmark_filter=...]
 //
 // Arguments: batch size, 1 for synchronous=FULL / 0 for NORMAL.
+//
+// BM_IngestAndFinish is the worker's share of a delivery on the outbox path:
+// a batch of events of about 1 KB written with one ordered notification each,
+// claimed as they are created (StateStore::ingest), then recorded delivered
+// (StateStore::finish_attempts). No rendering, no outbox read: the state
+// database's writes alone, per notification.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -17,12 +23,15 @@
 #include <vector>
 
 #include "db/sqlite.h"
+#include "outbox/event.h"
 #include "state/state_store.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using herald::state::AttemptRow;
+using herald::state::IngestItem;
+using herald::state::NotificationRow;
 using herald::state::State;
 using herald::state::StateStore;
 
@@ -49,6 +58,22 @@ bool refill(const std::string& path, int64_t first) {
       "created_at, updated_at, message_id, ordered) SELECT 1, 'n', 'e', 'pending', 0, 0, 0, 0, 'm-' || i, 0 "
       "FROM k; COMMIT;";
   return static_cast<bool>(db->exec(sql));
+}
+
+// Results of a batch, recorded as heraldd records them: delivered, 200.
+std::vector<StateStore::AttemptRecord> delivered(const std::vector<NotificationRow>& rows) {
+  std::vector<StateStore::AttemptRecord> results;
+  results.reserve(rows.size());
+  for (const auto& row : rows) {
+    AttemptRow a;
+    a.notification_id = row.id;
+    a.number = row.attempts + 1;
+    a.started_at = a.finished_at = now_ms();
+    a.outcome = "delivered";
+    a.http_status = 200;
+    results.push_back({a, State::Delivered, std::nullopt, "", std::nullopt});
+  }
+  return results;
 }
 
 void BM_ClaimAndFinish(benchmark::State& state) {
@@ -94,17 +119,7 @@ void BM_ClaimAndFinish(benchmark::State& state) {
       }
       continue;
     }
-    std::vector<StateStore::AttemptRecord> results;
-    for (const auto& row : rows.value()) {
-      AttemptRow a;
-      a.notification_id = row.id;
-      a.number = row.attempts + 1;
-      a.started_at = a.finished_at = now_ms();
-      a.outcome = "delivered";
-      a.http_status = 200;
-      results.push_back({a, State::Delivered, std::nullopt, "", std::nullopt});
-    }
-    if (auto s = store->finish_attempts(results); !s) {
+    if (auto s = store->finish_attempts(delivered(rows.value())); !s) {
       state.SkipWithError(s.error().message.c_str());
       break;
     }
@@ -122,6 +137,64 @@ BENCHMARK(BM_ClaimAndFinish)
     ->Args({8, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+void BM_IngestAndFinish(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  const bool full = state.range(1) != 0;
+  const fs::path dir = fs::temp_directory_path() / ("herald_bench_ingest_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto store = StateStore::open((dir / "state.db").string());
+  if (!store || !store->set_synchronous(full)) {
+    state.SkipWithError("cannot open the state database");
+    return;
+  }
+  const std::string padding(980, 'x');
+  int64_t cursor = 0;
+  int64_t done = 0;
+  std::vector<IngestItem> items(static_cast<size_t>(batch));
+  for (auto _ : state) {
+    state.PauseTiming();
+    const int64_t after = cursor;
+    for (auto& item : items) {
+      herald::Event& e = item.event;
+      e.id = ++cursor;
+      e.entity = "identity";
+      e.action = "UPDATE";
+      e.name = "Person Changed";
+      // A few thousand people: an entity's earlier notification is long delivered.
+      e.keys = {{"PersonID", "P" + std::to_string(cursor % 5000)}};
+      e.old_values_text = R"({"title":"Engineer"})";
+      e.new_values_text =
+          R"({"title":"Engineer )" + std::to_string(cursor % 7) + R"(","comment":")" + padding + R"("})";
+      e.occurred_at = "2026-11-23T20:00:00Z";
+      item.targets.clear();
+      item.targets.emplace_back("Person Changed", "nginx", nullptr, nullptr, true);
+      item.targets.back().claim = true;
+    }
+    std::vector<NotificationRow> claimed;
+    state.ResumeTiming();
+    auto created = store->ingest("outbox", cursor, items, now_ms(), &claimed, after);
+    if (!created) {
+      state.SkipWithError(created.error().message.c_str());
+      break;
+    }
+    if (auto s = store->finish_attempts(delivered(claimed)); !s) {
+      state.SkipWithError(s.error().message.c_str());
+      break;
+    }
+    done += static_cast<int64_t>(claimed.size());
+  }
+  state.counters["notifications_per_s"] =
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
+  // CPU time per notification, in microseconds.
+  state.counters["us_per_notification"] = benchmark::Counter(
+      static_cast<double>(done) / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(full ? "synchronous=FULL" : "synchronous=NORMAL");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+BENCHMARK(BM_IngestAndFinish)->Args({448, 0})->Args({448, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -31,6 +31,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db/sqlite.h"
@@ -220,6 +221,18 @@ class Bench {
     if (interrupted()) throw std::runtime_error("interrupted");
   }
 
+  // Each measured phase starts on a quiet machine: what the one before wrote
+  // (syslog-ng's disk buffer, a state database) is on disk, and its processes
+  // have let go of the cores. Without this a phase pays for its predecessor's
+  // writeback, which made heraldd's figures after syslog-ng lower than alone.
+  void settle() const {
+    check_interrupted();
+    const auto t0 = Clock::now();
+    ::sync();
+    std::this_thread::sleep_for(1s);
+    note("  settled in " + fixed(seconds_since(t0), 1) + " s (sync, then 1 s idle)");
+  }
+
   std::string herald_config(const std::string& run_dir, const std::string& producer_db,
                             const std::string& prefix, bool full) const {
     std::ostringstream toml;
@@ -243,7 +256,7 @@ class Bench {
 
   void run_ceiling() {
     for (int c : o_.concurrency) {
-      check_interrupted();
+      settle();
       const std::string cmd = std::string(HERALD_BENCH_CEILING_PATH) + " --url " + nginx_->url() +
                               "/c/events/ --bodies " + bodies() + " --concurrency " + std::to_string(c) +
                               " --timeout-seconds " + std::to_string(o_.phase_timeout);
@@ -269,7 +282,7 @@ class Bench {
   }
 
   void run_syslog_ng() {
-    check_interrupted();
+    settle();
     const std::string run = dir_.file("syslog-ng");
     fs::create_directories(run + "/buffer");
     const std::string events = run + "/events.log";
@@ -327,7 +340,7 @@ class Bench {
   }
 
   void run_herald(bool full) {
-    check_interrupted();
+    settle();
     const std::string run = dir_.file(full ? "herald-full" : "herald-normal");
     const std::string config = herald_config(run, producer(), "/h", full);
     note(std::string("heraldd, synchronous=") + (full ? "FULL" : "NORMAL"));
@@ -387,7 +400,7 @@ class Bench {
   }
 
   void run_latency(bool full) {
-    check_interrupted();
+    settle();
     const std::string run = dir_.file(full ? "latency-full" : "latency-normal");
     fs::create_directories(run);
     ProducerOptions po;
@@ -439,7 +452,7 @@ class Bench {
   }
 
   void run_backlog() {
-    check_interrupted();
+    settle();
     const std::string run = dir_.file("backlog");
     fs::create_directories(run);
     ProducerOptions po;
