@@ -79,10 +79,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return answer(http::status::method_not_allowed, "only GET is allowed\n");
     }
     if (target == "/metrics") {
-      auto text = state_->handlers.metrics();
-      if (!text) return answer(http::status::internal_server_error, text.error().message + "\n");
-      return answer(http::status::ok, std::move(text.value()), 11,
-                    "text/plain; version=0.0.4; charset=utf-8");
+      return state_->handlers.metrics([self = shared_from_this()](Result<std::string> text) {
+        if (self->state_->stopped) return self->close();
+        if (!text) return self->answer(http::status::internal_server_error, text.error().message + "\n");
+        self->answer(http::status::ok, std::move(text.value()), 11,
+                     "text/plain; version=0.0.4; charset=utf-8");
+      });
     }
     auto health = state_->handlers.health();
     if (!health) return answer(http::status::service_unavailable, health.error().message + "\n");

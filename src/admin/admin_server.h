@@ -17,8 +17,11 @@
 namespace herald::admin {
 
 struct AdminHandlers {
-  // The exposition text, or why it cannot be produced (answered 500).
-  std::function<Result<std::string>()> metrics;
+  // Called with the exposition text, or why it cannot be produced (answered
+  // 500), on the io_context's thread; the handler may answer later, so that
+  // reading the state database never holds up the loop.
+  using MetricsReply = std::function<void(Result<std::string>)>;
+  std::function<void(MetricsReply)> metrics;
   // Healthy, or the reason it is not (answered 503).
   std::function<Status()> health;
 };

@@ -84,17 +84,15 @@ void HeraldMetrics::attempt(const state::NotificationRow& row, const state::Atte
   }
 }
 
-Result<std::string> HeraldMetrics::scrape(state::StateStore& store, const Snapshot& s) {
-  auto status = store.endpoint_status(s.now_ms);
-  if (!status) return status.error();
+std::string HeraldMetrics::scrape(const std::vector<state::EndpointStatus>& status, const Snapshot& s) {
   registry_.reset("herald_notifications");
   registry_.reset("herald_oldest_waiting_seconds");
   // Configured endpoints and those the database still holds rows for (e.g. removed from the configuration).
   std::set<std::string> endpoints(s.endpoints.begin(), s.endpoints.end());
-  for (const auto& e : status.value()) endpoints.insert(e.endpoint);
+  for (const auto& e : status) endpoints.insert(e.endpoint);
   for (const auto& ep : endpoints) {
     const state::EndpointStatus* found = nullptr;
-    for (const auto& e : status.value()) {
+    for (const auto& e : status) {
       if (e.endpoint == ep) found = &e;
     }
     for (const char* st : kStates) {

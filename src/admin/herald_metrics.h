@@ -33,7 +33,9 @@ class HeraldMetrics {
     int64_t now_ms = 0;
   };
   // Refreshes the gauges (one grouped COUNT over the state database) and renders everything.
-  Result<std::string> scrape(state::StateStore& store, const Snapshot& snapshot);
+  // The exposition text, from what StateStore::endpoint_status read (on the
+  // state worker) and the snapshot.
+  std::string scrape(const std::vector<state::EndpointStatus>& status, const Snapshot& snapshot);
 
   const Registry& registry() const { return registry_; }
 

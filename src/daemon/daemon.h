@@ -209,7 +209,9 @@ class Daemon {
 
   // The admin listener (daemon_admin.cc).
   Status start_admin();
-  Result<std::string> scrape_metrics();
+  // Counts rows on the state worker (a scan of the notifications table),
+  // then renders and replies on the loop.
+  void scrape_metrics(admin::AdminHandlers::MetricsReply reply);
   Status health();
 
   boost::asio::io_context& io_;

@@ -150,7 +150,7 @@ TEST(AdminServerTest, MetricsCountDeliveriesRetriesAndLatencyAndHealthzAnswers) 
 TEST(AdminServerTest, OversizedRequestIsRefused) {
   boost::asio::io_context io;
   AdminHandlers h;
-  h.metrics = [] { return Result<std::string>(std::string("x 1\n")); };
+  h.metrics = [](AdminHandlers::MetricsReply reply) { reply(std::string("x 1\n")); };
   h.health = [] { return Status(); };
   auto server = AdminServer::start(io, "127.0.0.1", 0, h);
   ASSERT_TRUE(server) << server.error().message;
