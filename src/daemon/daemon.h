@@ -69,6 +69,12 @@ class Daemon {
   void watch_configuration();
 
   state::StateStore& store() { return store_; }
+  // "N in flight, N pending, N waiting for a retry" for systemd's STATUS=.
+  // status_now() counts on the loop (at start and reload, once);
+  // status_later() counts on the state worker and replies on the loop, for
+  // the periodic update: with a million waiting a count takes tens of ms.
+  Result<std::string> status_now();
+  void status_later(std::function<void(std::string)> reply);
   const Runtime& runtime() const { return *runtime_; }
   uint64_t reloads() const { return reloads_; }
   size_t in_flight() const { return in_flight_; }

@@ -42,6 +42,39 @@ void Daemon::scrape_metrics(admin::AdminHandlers::MetricsReply reply) {
                 });
 }
 
+namespace {
+
+std::string status_line(size_t in_flight, int64_t pending, int64_t waiting) {
+  return std::to_string(in_flight) + " in flight, " + std::to_string(pending) + " pending, " +
+         std::to_string(waiting) + " waiting for a retry";
+}
+
+struct Owed {
+  Result<int64_t> pending = int64_t{0};
+  Result<int64_t> waiting = int64_t{0};
+};
+
+Owed count_owed(state::StateStore& store) {
+  return {store.count_in(state::State::Pending), store.count_in(state::State::Waiting)};
+}
+
+}  // namespace
+
+Result<std::string> Daemon::status_now() {
+  Owed owed = count_owed(store_);
+  if (!owed.pending) return owed.pending.error();
+  if (!owed.waiting) return owed.waiting.error();
+  return status_line(in_flight_, owed.pending.value(), owed.waiting.value());
+}
+
+void Daemon::status_later(std::function<void(std::string)> reply) {
+  worker_->post([](state::StateStore& store) { return count_owed(store); },
+                [this, reply = std::move(reply)](Owed owed) {
+                  if (!owed.pending || !owed.waiting) return reply({});
+                  reply(status_line(in_flight_, owed.pending.value(), owed.waiting.value()));
+                });
+}
+
 Status Daemon::health() {
   // Answering at all means the loop runs; the state database must answer too.
   if (stopping_) return Error{"stopping"};

@@ -65,11 +65,8 @@ int main(int argc, char** argv) {
   herald::daemon::ServiceNotifier notifier(io);
   auto status_text = [&]() -> std::string {
     if (!daemon) return {};
-    auto pending = daemon->store().count_in(herald::state::State::Pending);
-    auto waiting = daemon->store().count_in(herald::state::State::Waiting);
-    if (!pending || !waiting) return {};
-    return std::to_string(daemon->in_flight()) + " in flight, " + std::to_string(pending.value()) +
-           " pending, " + std::to_string(waiting.value()) + " waiting for a retry";
+    auto text = daemon->status_now();
+    return text ? text.value() : std::string();
   };
   // A producer database that is missing or locked at start may appear or
   // clear: wait for it (backing off up to 30 s) instead of exiting.
@@ -139,7 +136,10 @@ int main(int argc, char** argv) {
   signals.async_wait(on_signal);
   if (!options.drain) {
     notifier.start_watchdog();
-    notifier.start_status(status_text);
+    notifier.start_status([&](std::function<void(std::string)> reply) {
+      if (!daemon) return reply({});
+      daemon->status_later(std::move(reply));
+    });
   }
   // Signals are caught from here on: a SIGTERM during start is a clean stop.
   try_start();

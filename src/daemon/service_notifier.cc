@@ -53,10 +53,9 @@ void ServiceNotifier::arm_watchdog() {
   });
 }
 
-void ServiceNotifier::start_status(std::function<std::string()> status_text,
-                                   std::chrono::milliseconds period) {
+void ServiceNotifier::start_status(StatusSource status_source, std::chrono::milliseconds period) {
   if (!enabled_) return;
-  status_text_ = std::move(status_text);
+  status_source_ = std::move(status_source);
   status_period_ = period;
   arm_status();
 }
@@ -65,9 +64,10 @@ void ServiceNotifier::arm_status() {
   status_timer_.expires_after(status_period_);
   status_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    std::string text = status_text_();
-    if (!text.empty() && text != last_status_) status(text);
-    arm_status();
+    status_source_([this](std::string text) {
+      if (!text.empty() && text != last_status_) status(text);
+      arm_status();
+    });
   });
 }
 

@@ -23,9 +23,11 @@ class ServiceNotifier {
   // Sends WATCHDOG=1 from the event loop at half of WatchdogSec, so a stuck
   // loop misses it and systemd restarts heraldd. No-op without a watchdog.
   void start_watchdog();
-  // Calls status_text() every `period` and sends STATUS= when the text changed.
-  void start_status(std::function<std::string()> status_text,
-                    std::chrono::milliseconds period = std::chrono::seconds(5));
+  // Every `period` asks status_source for the text, which it hands to the
+  // callback (on the loop, at once or later; "" sends nothing), and sends
+  // STATUS= when the text changed.
+  using StatusSource = std::function<void(std::function<void(std::string)>)>;
+  void start_status(StatusSource status_source, std::chrono::milliseconds period = std::chrono::seconds(5));
 
   void ready(const std::string& status);
   void status(const std::string& status);
@@ -43,7 +45,7 @@ class ServiceNotifier {
   std::chrono::microseconds watchdog_period_{0};
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer status_timer_;
-  std::function<std::string()> status_text_;
+  StatusSource status_source_;
   std::chrono::milliseconds status_period_{0};
   std::string last_status_;
 };

@@ -3,6 +3,9 @@
 #include "daemon/daemon.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -160,6 +163,29 @@ TEST_F(DaemonTest, GivesUpAfterTheLastSlot) {
   EXPECT_EQ(row.attempts, 3);  // the first try and one per slot
   EXPECT_THAT(row.last_error.value_or(""), HasSubstr("gave up after 3 attempts"));
   EXPECT_EQ(sink.requests().size(), 3u);
+}
+
+TEST_F(DaemonTest, StatusCountsOnTheWorkerAndRepliesOnTheLoop) {
+  tools::SinkOptions opts;
+  opts.default_status = 503;
+  tools::ThreadedHttpSink sink(opts);
+  config_ = test::write_scenario(dir_, scenario(sink.url(), {"1h"}));
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  emit_person("p9");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  std::optional<std::string> later;
+  const auto loop_thread = std::this_thread::get_id();
+  bool on_loop = false;
+  d->status_later([&](std::string text) {
+    later = std::move(text);
+    on_loop = std::this_thread::get_id() == loop_thread;
+  });
+  EXPECT_FALSE(later.has_value());  // counted on the worker: nothing yet
+  ASSERT_TRUE(run_until(io, [&] { return later.has_value(); }));
+  EXPECT_TRUE(on_loop);
+  EXPECT_EQ(*later, "0 in flight, 0 pending, 1 waiting for a retry");
+  EXPECT_EQ(d->status_now().value(), *later);
 }
 
 TEST_F(DaemonTest, RestartDuringAWaitStillRetriesOnTime) {
