@@ -61,6 +61,14 @@ bool refill(const std::string& path, int64_t first) {
   return static_cast<bool>(db->exec(sql));
 }
 
+// An empty folder of this process's own under the temporary folder.
+fs::path fresh_dir(const std::string& prefix) {
+  const fs::path dir = fs::temp_directory_path() / (prefix + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 // Results of a batch, recorded as heraldd records them: delivered, 200.
 std::vector<StateStore::AttemptRecord> delivered(const std::vector<NotificationRow>& rows) {
   std::vector<StateStore::AttemptRecord> results;
@@ -80,9 +88,7 @@ std::vector<StateStore::AttemptRecord> delivered(const std::vector<NotificationR
 void BM_ClaimAndFinish(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   const bool full = state.range(1) != 0;
-  const fs::path dir = fs::temp_directory_path() / ("herald_bench_state_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("herald_bench_state_");
   const std::string path = (dir / "state.db").string();
   {
     auto store = StateStore::open(path);
@@ -142,9 +148,7 @@ BENCHMARK(BM_ClaimAndFinish)
 void BM_IngestAndFinish(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   const bool full = state.range(1) != 0;
-  const fs::path dir = fs::temp_directory_path() / ("herald_bench_ingest_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("herald_bench_ingest_");
   auto store = StateStore::open((dir / "state.db").string());
   if (!store || !store->set_synchronous(full)) {
     state.SkipWithError("cannot open the state database");
