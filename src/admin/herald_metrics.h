@@ -32,9 +32,9 @@ class HeraldMetrics {
     uint64_t reloads = 0;
     int64_t now_ms = 0;
   };
-  // Refreshes the gauges (one grouped COUNT over the state database) and renders everything.
-  // The exposition text, from what StateStore::endpoint_status read (on the
-  // state worker) and the snapshot.
+  // Refreshes the gauges from what StateStore::endpoint_status read (one
+  // grouped COUNT over the state database, run on the state worker) and the
+  // snapshot, and renders everything.
   std::string scrape(const std::vector<state::EndpointStatus>& status, const Snapshot& snapshot);
 
   const Registry& registry() const { return registry_; }
