@@ -12,7 +12,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "admin/admin_server.h"
 #include "common/logging.h"
+#include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/service_notifier.h"
 
@@ -68,6 +70,37 @@ int main(int argc, char** argv) {
     auto text = daemon->status_now();
     return text ? text.value() : std::string();
   };
+  // While heraldd waits for its producer, the admin listener already answers,
+  // with the reason (503 on /healthz, 500 on /metrics), rather than refusing
+  // connections: a probe then tells "waiting for X" from "not running".
+  std::unique_ptr<herald::admin::AdminServer> waiting_admin;
+  std::string waiting_listen;
+  auto waiting_reason = std::make_shared<std::string>();
+  auto listen_while_waiting = [&](const std::string& reason) {
+    *waiting_reason = "waiting: " + reason;
+    auto cfg = herald::config::load(config_path);
+    if (!cfg || !cfg->admin.enabled()) {
+      waiting_admin.reset();
+      return;
+    }
+    if (waiting_admin && waiting_listen == cfg->admin.listen) return;
+    waiting_admin.reset();
+    herald::admin::AdminHandlers handlers;
+    handlers.health = [waiting_reason]() -> herald::Status { return herald::Error{*waiting_reason}; };
+    handlers.metrics = [waiting_reason](herald::admin::AdminHandlers::MetricsReply reply) {
+      reply(herald::Error{*waiting_reason});
+    };
+    auto server =
+        herald::admin::AdminServer::start(io, cfg->admin.host, cfg->admin.port, std::move(handlers));
+    if (!server) {
+      spdlog::error("{}: [admin] listen = \"{}\": {}", config_path, cfg->admin.listen,
+                    server.error().message);
+      return;
+    }
+    waiting_admin = std::move(server.value());
+    waiting_listen = cfg->admin.listen;
+    spdlog::info("admin listener on port {} answers 503 until heraldd has started", waiting_admin->port());
+  };
   // A producer database that is missing or locked at start may appear or
   // clear: wait for it (backing off up to 30 s) instead of exiting.
   boost::asio::steady_timer retry(io);
@@ -80,6 +113,7 @@ int main(int argc, char** argv) {
         // Up and waiting is a state systemd should see as started: a package
         // installed before its producer must not fail to start.
         notifier.ready("waiting: " + created.error().message);
+        listen_while_waiting(created.error().message);
         retry.expires_after(backoff);
         backoff = std::min<std::chrono::seconds>(backoff * 2, std::chrono::seconds(30));
         retry.async_wait([&](const boost::system::error_code& ec) {
@@ -92,6 +126,7 @@ int main(int argc, char** argv) {
       io.stop();
       return;
     }
+    waiting_admin.reset();  // the daemon's own listener takes over the address
     daemon = std::move(created.value());
     if (log_level.empty()) herald::setup_logging(daemon->runtime().config().log_level);
     if (auto s = daemon->start(); !s) {

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <strings.h>
 
+#include <csignal>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -19,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "net/http_client.h"
 #include "support/daemon_fixture.h"
+#include "support/daemon_process.h"
 #include "support/test_env.h"
 #include "tools/http_sink.h"
 
@@ -179,6 +182,47 @@ TEST(AdminServerTest, BindFailureNamesTheAddressAndHeralddExitsOne) {
   auto r = test::run_process(std::string(HERALDD_PATH) + " --config " + config, 30);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("cannot bind " + address));
+}
+
+TEST(AdminServerTest, AnswersWithTheReasonWhileWaitingForTheProducerThenHandsOver) {
+  // A free port, released again for heraldd to take.
+  uint16_t port = 0;
+  {
+    boost::asio::io_context probe;
+    boost::asio::ip::tcp::acceptor a(probe, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.extra_toml = "\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n";
+  const std::string config = test::write_scenario(dir, s);
+  std::filesystem::rename(dir.file("producer.db"), dir.file("later.db"));
+  test::DaemonProcess d(config, dir.file("heraldd.log"));
+  ASSERT_TRUE(test::wait_until([&] { return d.log().find("answers 503") != std::string::npos; }, 10s))
+      << d.log();
+
+  boost::asio::io_context io;
+  auto health = fetch(io, base + "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_THAT(health.body, HasSubstr("waiting: "));
+  EXPECT_THAT(health.body, HasSubstr("producer.db"));
+  auto metrics = fetch(io, base + "/metrics");
+  EXPECT_EQ(metrics.status, 500);
+  EXPECT_THAT(metrics.body, HasSubstr("waiting: "));
+
+  // The producer appears; SIGHUP tries at once and the daemon's own listener takes the address over.
+  std::filesystem::rename(dir.file("later.db"), dir.file("producer.db"));
+  ASSERT_EQ(::kill(d.pid(), SIGHUP), 0);
+  ASSERT_TRUE(test::wait_until([&] { return d.log().find(" started: ") != std::string::npos; }, 10s))
+      << d.log();
+  health = fetch(io, base + "/healthz");
+  EXPECT_EQ(health.status, 200) << d.log();
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(fetch(io, base + "/metrics").status, 200);
+  EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
 Result<config::Config> load_admin(const test::TempDir& dir, const std::string& admin) {
