@@ -1,11 +1,14 @@
 #include "ctl/commands.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -129,7 +132,17 @@ json notification_json(const state::NotificationRow& r) {
   return j;
 }
 
-json attempt_json(const state::AttemptRow& a) {
+// What kind of status code an endpoint's attempts record: "smtp" for mail
+// endpoints, "http" otherwise, null for an endpoint no longer configured.
+const char* protocol_of(const config::Config& cfg, const std::string& endpoint) {
+  auto it = cfg.endpoints.find(endpoint);
+  if (it == cfg.endpoints.end()) return nullptr;
+  return it->second.channel == "email" ? "smtp" : "http";
+}
+
+// `protocol` as protocol_of(): "status" is the code either way; "http_status"
+// (kept for the scripts that read it) only for HTTP.
+json attempt_json(const state::AttemptRow& a, const char* protocol) {
   json j = {{"number", a.number},
             {"started_at", iso_time(a.started_at)},
             {"finished_at", iso_time(a.finished_at)},
@@ -137,7 +150,10 @@ json attempt_json(const state::AttemptRow& a) {
             {"outcome", a.outcome},
             {"error", a.error},
             {"response", a.response}};
-  j["http_status"] = a.http_status ? json(*a.http_status) : json();
+  j["status"] = a.http_status ? json(*a.http_status) : json();
+  j["protocol"] = protocol ? json(protocol) : json();
+  const bool smtp = protocol && std::string_view(protocol) == "smtp";
+  j["http_status"] = a.http_status && !smtp ? json(*a.http_status) : json();
   j["error_class"] = a.error_class.empty() ? json() : json(a.error_class);
   return j;
 }
@@ -182,9 +198,10 @@ class Command {
   // What a stored status code is: an SMTP reply for mail endpoints, an HTTP
   // status otherwise ("status" for an endpoint no longer configured).
   static std::string status_label(const config::Config& cfg, const std::string& endpoint, int64_t code) {
-    auto it = cfg.endpoints.find(endpoint);
-    const char* kind = it == cfg.endpoints.end() ? "status" : it->second.channel == "email" ? "SMTP" : "HTTP";
-    return std::string(kind) + " " + std::to_string(code);
+    const char* protocol = protocol_of(cfg, endpoint);
+    std::string kind = protocol ? protocol : "status";
+    if (protocol) std::transform(kind.begin(), kind.end(), kind.begin(), ::toupper);
+    return kind + " " + std::to_string(code);
   }
 
   int validate() {
@@ -461,7 +478,8 @@ class Command {
     if (!attempts) return fail(attempts.error().message);
     json j = notification_json(*row.value());
     j["attempt_log"] = json::array();
-    for (const auto& at : attempts.value()) j["attempt_log"].push_back(attempt_json(at));
+    const char* protocol = protocol_of(*cfg, row.value()->endpoint);
+    for (const auto& at : attempts.value()) j["attempt_log"].push_back(attempt_json(at, protocol));
     if (row.value()->payload) {
       auto p = json::parse(*row.value()->payload, nullptr, false);
       if (!p.is_discarded()) j["payload"] = p;

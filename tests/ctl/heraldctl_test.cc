@@ -70,6 +70,8 @@ TEST(Heraldctl, EmitRenderDrainStatusListShow) {
   auto j = nlohmann::json::parse(show.output);
   ASSERT_EQ(j["attempt_log"].size(), 1u);
   EXPECT_EQ(j["attempt_log"][0]["http_status"], 200);
+  EXPECT_EQ(j["attempt_log"][0]["status"], 200);
+  EXPECT_EQ(j["attempt_log"][0]["protocol"], "http");
   EXPECT_EQ(j["attempt_log"][0]["response"], "{\"ok\":true}");
   EXPECT_EQ(j["message_id"], sink.requests()[0].header("X-Herald-Message-Id"));
 

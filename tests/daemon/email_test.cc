@@ -149,7 +149,9 @@ TEST_F(EmailDelivery, StartTlsAndAuthDeliverOneMailToEachRoleMember) {
   // The Message-ID is the notification's, so a receiver can drop a duplicate.
   EXPECT_EQ(ids, (std::set<std::string>{got[0]["headers"]["Message-ID"], got[1]["headers"]["Message-ID"]}));
   auto shown = ctl_json(cfg, "show " + std::to_string(list[0]["id"].get<int>()) + " --json");
-  EXPECT_EQ(shown["attempt_log"][0]["http_status"], 250);
+  EXPECT_EQ(shown["attempt_log"][0]["status"], 250);
+  EXPECT_EQ(shown["attempt_log"][0]["protocol"], "smtp");
+  EXPECT_TRUE(shown["attempt_log"][0]["http_status"].is_null());  // an SMTP reply is no HTTP status
   // The server's reply to the message is kept as the attempt's response.
   EXPECT_THAT(shown["attempt_log"][0]["response"].get<std::string>(), ::testing::StartsWith("250 "));
   // In words, the code is the SMTP server's reply.
@@ -249,7 +251,8 @@ TEST_F(EmailDelivery, WrongPasswordWaitsForTheNextSlot) {
   const auto& a = shown["attempt_log"][0];
   EXPECT_EQ(a["outcome"], "retry");
   EXPECT_THAT(a["error_class"].get<std::string>(), ::testing::AnyOf("smtp", "auth"));
-  EXPECT_EQ(a["http_status"], 535);
+  EXPECT_EQ(a["status"], 535);
+  EXPECT_EQ(a["protocol"], "smtp");
   // curl's words and the plugin's advice, both kept; the log names SMTP.
   EXPECT_THAT(a["error"].get<std::string>(), HasSubstr("check the endpoint's auth"));
   EXPECT_THAT(d.output, HasSubstr("(SMTP 535)"));
@@ -267,7 +270,7 @@ TEST_F(EmailDelivery, RejectedRecipientFailsAtOnce) {
   auto shown = ctl_json(cfg, "show 1 --json");
   EXPECT_EQ(shown["state"], "failed");
   ASSERT_EQ(shown["attempt_log"].size(), 1u);
-  EXPECT_EQ(shown["attempt_log"][0]["http_status"], 550);
+  EXPECT_EQ(shown["attempt_log"][0]["status"], 550);
   EXPECT_EQ(shown["attempt_log"][0]["error_class"], "smtp");
   EXPECT_EQ(shown["attempt_log"][0]["response"], "550 5.1.1 <gone@example.org>: mailbox unavailable");
 }
