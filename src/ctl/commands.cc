@@ -1,7 +1,6 @@
 #include "ctl/commands.h"
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -199,9 +198,8 @@ class Command {
   // status otherwise ("status" for an endpoint no longer configured).
   static std::string status_label(const config::Config& cfg, const std::string& endpoint, int64_t code) {
     const char* protocol = protocol_of(cfg, endpoint);
-    std::string kind = protocol ? protocol : "status";
-    if (protocol) std::transform(kind.begin(), kind.end(), kind.begin(), ::toupper);
-    return kind + " " + std::to_string(code);
+    const char* kind = !protocol ? "status" : std::string_view(protocol) == "smtp" ? "SMTP" : "HTTP";
+    return std::string(kind) + " " + std::to_string(code);
   }
 
   int validate() {
