@@ -15,6 +15,9 @@
 // (StateStore::finish_attempts). No rendering, no outbox read: the state
 // database's writes alone, per notification, checkpoints included (SQLite's
 // own, inline, where heraldd runs them on a thread of their own).
+//
+// BM_DueBehindHeld: asking for and claiming what is due while notifications
+// are held back behind others of their entity (0 or 100,000 of them).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -199,6 +202,53 @@ void BM_IngestAndFinish(benchmark::State& state) {
   fs::remove_all(dir, ec);
 }
 BENCHMARK(BM_IngestAndFinish)->Args({448, 0})->Args({448, 1})->Unit(benchmark::kMillisecond);
+
+// What the dispatcher pays for notifications held back in order: 1,000
+// people each have one notification in flight (an endpoint that hangs) and
+// range(0) / 1,000 more behind it. Each iteration asks when the next one is
+// due (the event loop, after every batch of results) and claims what is due
+// (the worker): nothing, however many are held.
+void BM_DueBehindHeld(benchmark::State& state) {
+  const int64_t held = state.range(0);
+  const fs::path dir = fresh_dir("herald_bench_held_");
+  auto store = StateStore::open((dir / "state.db").string());
+  if (!store || !store->set_synchronous(false)) {
+    state.SkipWithError("cannot open the state database");
+    return;
+  }
+  constexpr int kPeople = 1000;
+  int64_t cursor = 0;
+  for (int64_t made = -kPeople; made < held; made += kPeople) {
+    std::vector<IngestItem> items(kPeople);
+    for (int i = 0; i < kPeople; ++i) {
+      herald::Event& e = items[static_cast<size_t>(i)].event;
+      e.id = ++cursor;
+      e.entity = "identity";
+      e.action = "UPDATE";
+      e.keys = {{"PersonID", "P" + std::to_string(i)}};
+      items[static_cast<size_t>(i)].targets.emplace_back("Person Changed", "nginx", nullptr, nullptr, true);
+      items[static_cast<size_t>(i)].targets.back().claim = made < 0;  // the first of each: in flight
+    }
+    std::vector<NotificationRow> claimed;
+    if (auto s = store->ingest("outbox", cursor, items, now_ms(), &claimed); !s) {
+      state.SkipWithError(s.error().message.c_str());
+      return;
+    }
+  }
+  for (auto _ : state) {
+    auto next = store->next_due_at();
+    auto due = store->claim_due(now_ms(), 64);
+    if (!next || !due || next->has_value() || !due->empty()) {
+      state.SkipWithError("a held notification was due");
+      break;
+    }
+  }
+  auto counted = store->count_in(State::Held);
+  state.counters["held"] = counted ? static_cast<double>(counted.value()) : -1;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+BENCHMARK(BM_DueBehindHeld)->Arg(0)->Arg(100'000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -13,7 +13,7 @@ const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const std::vector<double> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                               1,     2.5,  5,     10,   30,  60};
 
-const char* const kStates[] = {"pending", "in_flight", "waiting", "delivered", "failed", "cancelled"};
+const char* const kStates[] = {"pending", "held", "in_flight", "waiting", "delivered", "failed", "cancelled"};
 
 }  // namespace
 
@@ -39,8 +39,8 @@ HeraldMetrics::HeraldMetrics() {
               kLatencyBuckets);
   r.histogram("herald_attempt_duration_seconds", "Seconds one attempt took, by endpoint.", kDurationBuckets);
   r.gauge("herald_oldest_waiting_seconds",
-          "Age of the oldest notification still owed to an endpoint (pending, waiting or in flight); 0 when "
-          "none.");
+          "Age of the oldest notification still owed to an endpoint (pending, held, waiting or in flight); "
+          "0 when none.");
   r.gauge("herald_in_flight", "Attempts on the network now.");
   r.counter("herald_reloads_total", "Configuration reloads applied since start.");
   r.counter("herald_schedule_runs_total", "Schedule runs, by schedule and outcome (ok, error).");

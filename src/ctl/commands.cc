@@ -111,6 +111,12 @@ std::optional<int64_t> parse_event_id(const std::string& s) {
   return parse_id(s);
 }
 
+std::string state_names() {
+  std::string names;
+  for (auto s : state::kAllStates) names += (names.empty() ? "" : ", ") + std::string(state::to_string(s));
+  return names;
+}
+
 json notification_json(const state::NotificationRow& r) {
   json j = {{"id", r.id},
             {"event_id", r.event_id},
@@ -350,8 +356,8 @@ class Command {
       out_ << std::left << std::setw(11) << c.state << " " << c.count << "\n";
     if (!endpoints->empty()) {
       out_ << "\n"
-           << std::left << std::setw(20) << "ENDPOINT" << std::setw(9) << "PENDING" << std::setw(9)
-           << "WAITING" << std::setw(11) << "DELIVERED" << std::setw(8) << "FAILED"
+           << std::left << std::setw(20) << "ENDPOINT" << std::setw(9) << "PENDING" << std::setw(6) << "HELD"
+           << std::setw(9) << "WAITING" << std::setw(11) << "DELIVERED" << std::setw(8) << "FAILED"
            << "OLDEST WAITING\n";
       for (const auto& e : endpoints.value()) {
         auto count = [&](const char* k) {
@@ -359,8 +365,8 @@ class Command {
           return it == e.counts.end() ? int64_t{0} : it->second;
         };
         out_ << std::left << std::setw(20) << e.endpoint << std::setw(9)
-             << count("pending") + count("in_flight") << std::setw(9) << count("waiting") << std::setw(11)
-             << count("delivered") << std::setw(8) << count("failed")
+             << count("pending") + count("in_flight") << std::setw(6) << count("held") << std::setw(9)
+             << count("waiting") << std::setw(11) << count("delivered") << std::setw(8) << count("failed")
              << (e.oldest_waiting_ms ? std::to_string(e.oldest_waiting_ms / 1000) + " s" : "-") << "\n";
       }
     }
@@ -425,9 +431,7 @@ class Command {
     std::optional<state::State> filter;
     if (auto s = a.get("--state")) {
       filter = state::state_from_string(*s);
-      if (!filter)
-        return fail("unknown state '" + *s + "' (pending, in_flight, waiting, delivered, failed, cancelled)",
-                    2);
+      if (!filter) return fail("unknown state '" + *s + "' (" + state_names() + ")", 2);
     }
     int limit = 100;
     if (auto l = a.get("--limit")) {
@@ -475,6 +479,13 @@ class Command {
     auto attempts = st->attempts(id);
     if (!attempts) return fail(attempts.error().message);
     json j = notification_json(*row.value());
+    std::optional<int64_t> behind;
+    if (row.value()->state == state::State::Held) {
+      auto b = st->held_behind(id);
+      if (!b) return fail(b.error().message);
+      behind = b.value();
+    }
+    j["held_behind"] = behind ? json(*behind) : json();
     j["attempt_log"] = json::array();
     const char* protocol = protocol_of(*cfg, row.value()->endpoint);
     for (const auto& at : attempts.value()) j["attempt_log"].push_back(attempt_json(at, protocol));
@@ -495,6 +506,7 @@ class Command {
     if (r.state == state::State::Waiting || r.state == state::State::Pending) {
       out_ << "  next:       " << iso_time(r.next_attempt_at) << "\n";
     }
+    if (behind) out_ << "  held:       until notification " << *behind << " is delivered or ends\n";
     if (r.last_error) out_ << "  last error: " << *r.last_error << "\n";
     if (r.rule.is_object() && r.rule.contains("rule")) out_ << "  rule:       " << r.rule.dump() << "\n";
     if (r.recipients.is_array()) {
@@ -547,6 +559,15 @@ class Command {
                     "; cannot " + inv_.command + " it");
       }
       return fail("no notification " + std::to_string(id));
+    }
+    if (retry) {
+      // Sent again behind an earlier one of its entity that is owed: it waits for that one.
+      auto behind = st->held_behind(id);
+      if (behind && behind.value()) {
+        out_ << "notification " << id << " will be sent once notification " << *behind.value()
+             << " is delivered or ends\n";
+        return 0;
+      }
     }
     out_ << "notification " << id << (retry ? " will be sent as soon as heraldd sees it\n" : " cancelled\n");
     return 0;

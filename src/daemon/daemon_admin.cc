@@ -44,34 +44,44 @@ void Daemon::scrape_metrics(admin::AdminHandlers::MetricsReply reply) {
 
 namespace {
 
-std::string status_line(size_t in_flight, int64_t pending, int64_t waiting) {
-  return std::to_string(in_flight) + " in flight, " + std::to_string(pending) + " pending, " +
-         std::to_string(waiting) + " waiting for a retry";
-}
-
 struct Owed {
   Result<int64_t> pending = int64_t{0};
   Result<int64_t> waiting = int64_t{0};
+  Result<int64_t> held = int64_t{0};
+  std::optional<Error> error() const {
+    for (const auto* r : {&pending, &waiting, &held}) {
+      if (!*r) return r->error();
+    }
+    return std::nullopt;
+  }
 };
 
+// Each count reads an index of that state alone.
 Owed count_owed(state::StateStore& store) {
-  return {store.count_in(state::State::Pending), store.count_in(state::State::Waiting)};
+  return {store.count_in(state::State::Pending), store.count_in(state::State::Waiting),
+          store.count_in(state::State::Held)};
+}
+
+std::string status_line(size_t in_flight, const Owed& owed) {
+  std::string line =
+      std::to_string(in_flight) + " in flight, " + std::to_string(owed.pending.value()) + " pending, ";
+  if (owed.held.value() > 0) line += std::to_string(owed.held.value()) + " held in order, ";
+  return line + std::to_string(owed.waiting.value()) + " waiting for a retry";
 }
 
 }  // namespace
 
 Result<std::string> Daemon::status_now() {
   Owed owed = count_owed(store_);
-  if (!owed.pending) return owed.pending.error();
-  if (!owed.waiting) return owed.waiting.error();
-  return status_line(in_flight_, owed.pending.value(), owed.waiting.value());
+  if (auto e = owed.error()) return *e;
+  return status_line(in_flight_, owed);
 }
 
 void Daemon::status_later(std::function<void(std::string)> reply) {
   worker_->post([](state::StateStore& store) { return count_owed(store); },
                 [this, reply = std::move(reply)](Owed owed) {
-                  if (!owed.pending || !owed.waiting) return reply({});
-                  reply(status_line(in_flight_, owed.pending.value(), owed.waiting.value()));
+                  if (owed.error()) return reply({});
+                  reply(status_line(in_flight_, owed));
                 });
 }
 

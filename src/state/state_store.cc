@@ -15,7 +15,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -123,6 +123,22 @@ DROP INDEX notifications_due;
 CREATE INDEX notifications_due ON notifications(state, next_attempt_at)
   WHERE state = 'pending' OR state = 'waiting';
 )sql",
+    // 8: held notifications. One that waits for an earlier notification of
+    // its entity leaves the due index, where every claim walked past it with
+    // a lookup, and stays in the order index, so that later ones wait too.
+    // An index of their own finds the next to release, and tells at once
+    // that none is held, which is nearly always so.
+    R"sql(
+DROP INDEX notifications_order;
+CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id)
+  WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held';
+CREATE INDEX notifications_held ON notifications(state, endpoint, entity_key, id) WHERE state = 'held';
+UPDATE notifications SET state = 'held'
+  WHERE (state = 'pending' OR state = 'waiting') AND ordered = 1 AND entity_key IS NOT NULL
+    AND EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = notifications.endpoint
+      AND p.entity_key = notifications.entity_key AND p.id < notifications.id
+      AND (p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held'));
+)sql",
 };
 
 constexpr const char* kNotificationColumns =
@@ -132,14 +148,24 @@ constexpr const char* kNotificationColumns =
 
 // A notification still owed, in the words of the order index's condition
 // (SQLite uses a partial index only for a query that repeats them).
-const std::string kOwed = "(p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting')";
+const std::string kOwed =
+    "(p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held')";
+
+// An earlier notification of n's endpoint and entity is still owed.
+const std::string kEarlierOwed =
+    "EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = n.endpoint AND p.entity_key = n.entity_key "
+    "AND p.id < n.id AND " +
+    kOwed + ")";
 
 // An ordered notification is held back while an earlier one for the same
 // endpoint and entity is still owed (the partial index serves this).
-const std::string kNotBlocked =
-    "(n.ordered = 0 OR n.entity_key IS NULL OR NOT EXISTS (SELECT 1 FROM notifications p "
-    "WHERE p.endpoint = n.endpoint AND p.entity_key = n.entity_key AND p.id < n.id AND " +
-    kOwed + "))";
+// Such a notification is held from the start; this check remains for one
+// an operator sent again while an earlier one became owed again as well.
+const std::string kNotBlocked = "(n.ordered = 0 OR n.entity_key IS NULL OR NOT " + kEarlierOwed + ")";
+
+// Where a notification goes when it becomes owed again (an operator's retry).
+const std::string kPendingOrHeld = "CASE WHEN n.ordered = 1 AND n.entity_key IS NOT NULL AND " +
+                                   kEarlierOwed + " THEN 'held' ELSE 'pending' END";
 
 // A cached statement for one call: reset, its bindings cleared, when the
 // call ends, whichever way it ends.
@@ -231,13 +257,14 @@ const char* to_string(State s) {
       return "failed";
     case State::Cancelled:
       return "cancelled";
+    case State::Held:
+      return "held";
   }
   return "unknown";
 }
 
 std::optional<State> state_from_string(std::string_view s) {
-  for (State st :
-       {State::Pending, State::InFlight, State::Waiting, State::Delivered, State::Failed, State::Cancelled}) {
+  for (State st : kAllStates) {
     if (s == to_string(st)) return st;
   }
   return std::nullopt;
@@ -335,10 +362,10 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
       "INSERT OR IGNORE INTO events (id, entity, action, name, keys, old_values, new_values, occurred_at, "
       "ingested_at, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   if (!ev) return ev.error();
-  // A claimed target starts in_flight unless it is ordered and an earlier
-  // notification for its entity is still owed (as kNotBlocked; every
-  // existing row is earlier). Asked apart from the insert: an INSERT with
-  // RETURNING builds and drops a temporary table per row.
+  // An ordered target is held while an earlier notification for its entity
+  // is still owed (kEarlierOwed; every existing row is earlier); otherwise a
+  // claimed one starts in_flight. Asked apart from the insert: an INSERT
+  // with RETURNING builds and drops a temporary table per row.
   auto owed =
       cached("SELECT EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = ?1 AND p.entity_key = ?2 AND " +
              kOwed + ")");
@@ -387,19 +414,24 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
     for (const auto& t : item.targets) {
       std::string key = e.entity + "\n" + keys;
       if (!t.order_scope.empty()) key += "\n" + t.order_scope;
-      bool in_flight = t.claim && claimed;
-      if (in_flight && t.ordered) {
+      bool held = false;
+      if (t.ordered) {
         Lease q(*owed.value());
         q->bind(1, t.endpoint).bind(2, key);
         auto r = q->step();
         if (!r) return r.error();
-        in_flight = *r && q->column_int(0) == 0;
+        held = *r && q->column_int(0) != 0;
       }
+      const bool in_flight = !held && t.claim && claimed;
       Lease st(*no.value());
       std::string message_id = new_message_id();
       st->bind(1, e.id).bind(2, t.notification).bind(3, t.endpoint).bind(4, now_ms).bind(5, message_id);
       st->bind(6, json_or_null(t.rule)).bind(7, json_or_null(t.recipients));
-      st->bind(8, key).bind(9, t.ordered ? 1 : 0).bind(10, in_flight ? "in_flight" : "pending");
+      st->bind(8, key)
+          .bind(9, t.ordered ? 1 : 0)
+          .bind(10, held        ? "held"
+                    : in_flight ? "in_flight"
+                                : "pending");
       if (auto s = st->run(); !s) return s.error();
       ++created;
       if (in_flight) {
@@ -590,6 +622,18 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
   auto prepared_payload =
       cached("INSERT OR REPLACE INTO payloads (notification_id, payload) VALUES (?1, ?2)");
   if (!prepared_payload) return prepared_payload.error();
+  // Asked once for the batch: only another transaction holds one back.
+  auto any_held = cached(
+      "SELECT EXISTS (SELECT 1 FROM notifications INDEXED BY notifications_held "
+      "WHERE state = 'held')");
+  if (!any_held) return any_held.error();
+  bool held = false;
+  {
+    Lease q(*any_held.value());
+    auto r = q->step();
+    if (!r) return r.error();
+    held = *r && q->column_int(0) != 0;
+  }
   for (const auto& r : records) {
     const AttemptRow& a = r.attempt;
     {
@@ -615,6 +659,9 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
       up->bind(7, a.http_status);
       if (auto s = up->run(); !s) return s;
     }
+    if (held && (r.next == State::Delivered || r.next == State::Failed || r.next == State::Cancelled)) {
+      if (auto s = release_held_after(a.notification_id, a.finished_at); !s) return s;
+    }
     if (r.payload) {
       Lease pay(*prepared_payload.value());
       if (auto s = pay->bind(1, a.notification_id).bind(2, *r.payload).run(); !s) return s;
@@ -633,9 +680,9 @@ Result<bool> StateStore::retry_now(int64_t id, int64_t now_ms) {
       "(SELECT state FROM notifications WHERE id = ?1) IN ('failed', 'cancelled')");
   if (!drop) return drop.error();
   if (auto s = drop->bind(1, id).run(); !s) return s.error();
-  auto st = db_.prepare(
-      "UPDATE notifications SET state = 'pending', next_attempt_at = ?2, updated_at = ?2 "
-      "WHERE id = ?1 AND state IN ('waiting', 'failed', 'cancelled', 'pending')");
+  auto st = db_.prepare("UPDATE notifications AS n SET state = " + kPendingOrHeld +
+                        ", next_attempt_at = ?2, updated_at = ?2 "
+                        "WHERE id = ?1 AND state IN ('waiting', 'failed', 'cancelled', 'pending')");
   if (!st) return st.error();
   if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
   bool changed = db_.changes() > 0;
@@ -644,22 +691,65 @@ Result<bool> StateStore::retry_now(int64_t id, int64_t now_ms) {
 }
 
 Result<bool> StateStore::cancel(int64_t id, int64_t now_ms) {
+  auto tx = db::Transaction::begin(db_);
+  if (!tx) return tx.error();
   auto st = db_.prepare(
       "UPDATE notifications SET state = 'cancelled', updated_at = ?2 "
-      "WHERE id = ?1 AND state IN ('pending', 'waiting', 'failed')");
+      "WHERE id = ?1 AND state IN ('pending', 'waiting', 'failed', 'held')");
   if (!st) return st.error();
   if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
-  return db_.changes() > 0;
+  bool changed = db_.changes() > 0;
+  if (changed) {
+    if (auto s = release_held_after(id, now_ms); !s) return s.error();
+  }
+  if (auto s = tx->commit(); !s) return s.error();
+  return changed;
+}
+
+Status StateStore::release_held_after(int64_t id, int64_t now_ms) {
+  // The first held one of the entity, looked up apart from the write: an
+  // UPDATE that finds nothing costs more than the lookup.
+  auto first_held = cached(
+      "SELECT h.id FROM notifications d JOIN notifications h INDEXED BY notifications_held "
+      "ON h.endpoint = d.endpoint AND h.entity_key = d.entity_key WHERE d.id = ?1 AND h.state = 'held' "
+      "ORDER BY h.id LIMIT 1");
+  if (!first_held) return first_held.error();
+  int64_t held = 0;
+  {
+    Lease q(*first_held.value());
+    auto r = q->bind(1, id).step();
+    if (!r) return r.error();
+    if (!*r) return {};
+    held = q->column_int(0);
+  }
+  // It goes unless something before it is still owed.
+  auto release = cached(
+      "UPDATE notifications AS n SET state = CASE WHEN attempts > 0 THEN 'waiting' ELSE 'pending' END, "
+      "updated_at = ?2 WHERE n.id = ?1 AND NOT " +
+      kEarlierOwed);
+  if (!release) return release.error();
+  Lease st(*release.value());
+  return st->bind(1, held).bind(2, now_ms).run();
+}
+
+Result<std::optional<int64_t>> StateStore::held_behind(int64_t id) {
+  auto st = db_.prepare(
+      "SELECT p.id FROM notifications n JOIN notifications p ON p.endpoint = n.endpoint "
+      "AND p.entity_key = n.entity_key WHERE n.id = ?1 AND n.state = 'held' AND p.id < n.id AND " +
+      kOwed + " ORDER BY p.id LIMIT 1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto r = st->step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<int64_t>{};
+  return std::optional<int64_t>{st->column_int(0)};
 }
 
 Result<std::vector<StateCount>> StateStore::counts() {
   auto st = db_.prepare("SELECT state, COUNT(*) FROM notifications GROUP BY state");
   if (!st) return st.error();
   std::vector<StateCount> out;
-  for (State s :
-       {State::Pending, State::InFlight, State::Waiting, State::Delivered, State::Failed, State::Cancelled}) {
-    out.push_back({to_string(s), 0});
-  }
+  for (State s : kAllStates) out.push_back({to_string(s), 0});
   for (;;) {
     auto r = st->step();
     if (!r) return r.error();
@@ -814,9 +904,9 @@ Result<int64_t> StateStore::retry_failed(int64_t now_ms, std::optional<int64_t> 
                           matching + ")");
   if (!drop) return drop.error();
   if (auto s = drop->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint).run(); !s) return s.error();
-  auto st = db_.prepare(std::string("UPDATE notifications SET state = 'pending', next_attempt_at = ?1, "
-                                    "updated_at = ?1 WHERE ") +
-                        matching);
+  // In id order: one sent again behind an earlier one sent again is held.
+  auto st = db_.prepare("UPDATE notifications AS n SET state = " + kPendingOrHeld +
+                        ", next_attempt_at = ?1, updated_at = ?1 WHERE " + matching);
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint);
   if (auto s = st->run(); !s) return s.error();
@@ -961,7 +1051,7 @@ Result<std::vector<EndpointStatus>> StateStore::endpoint_status(int64_t now_ms) 
     std::string state = st->column_text(1);
     out.back().counts[state] = st->column_int(2);
     // The oldest notification still owed to this endpoint.
-    if (state == "pending" || state == "waiting" || state == "in_flight") {
+    if (state == "pending" || state == "waiting" || state == "in_flight" || state == "held") {
       int64_t age = now_ms - st->column_int(3);
       out.back().oldest_waiting_ms = std::max(out.back().oldest_waiting_ms, age);
     }

@@ -20,7 +20,14 @@
 
 namespace herald::state {
 
-enum class State { Pending, InFlight, Waiting, Delivered, Failed, Cancelled };
+// Held: ordered, and an earlier notification for the same endpoint and
+// entity is still owed. Not due until that one ends; kept out of the due
+// index so that a pile of them costs nothing to claims.
+enum class State { Pending, InFlight, Waiting, Delivered, Failed, Cancelled, Held };
+
+// Every state, in the order reports list them.
+inline constexpr State kAllStates[] = {State::Pending,   State::Held,   State::InFlight, State::Waiting,
+                                       State::Delivered, State::Failed, State::Cancelled};
 
 const char* to_string(State s);
 std::optional<State> state_from_string(std::string_view s);
@@ -213,6 +220,9 @@ class StateStore {
   Result<std::optional<NotificationRow>> get(int64_t id);
   Result<std::vector<AttemptRow>> attempts(int64_t notification_id);
   Result<std::optional<Event>> event(int64_t event_id);
+  // For a held notification, the earliest notification still owed before it
+  // for the same endpoint and entity (the one it waits for).
+  Result<std::optional<int64_t>> held_behind(int64_t id);
   // Reads the database (for a health check): one lookup at the end of the
   // notifications table, as cheap with a million rows as with none.
   Status probe();
@@ -231,6 +241,10 @@ class StateStore {
   Status migrate();
   Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
                                std::vector<NotificationRow>* claimed = nullptr);
+  // After notification `id` stopped being owed (delivered, failed,
+  // cancelled): the first held one of its endpoint and entity becomes due
+  // unless another earlier one is still owed. Within the caller's transaction.
+  Status release_held_after(int64_t id, int64_t now_ms);
 
   // A statement prepared once per SQL text and kept: claim_due,
   // finish_attempts, event and next_due_at run for every notification. Callers

@@ -106,6 +106,48 @@ TEST(Heraldctl, FailedNotificationCanBeRetried) {
   EXPECT_EQ(sink.request_count(), 2u);
 }
 
+TEST(Heraldctl, AHeldNotificationSaysWhatItWaitsFor) {
+  tools::SinkOptions opts;
+  opts.statuses = {503};  // the first one waits for a retry in 10 minutes
+  tools::ThreadedHttpSink sink(opts);
+  test::TempDir dir;
+  std::string cfg = test::write_scenario(dir, scenario(sink.url()));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(run_process(ctl(cfg,
+                              "emit --entity identity --action CREATE --name 'REST Person Added' "
+                              "--key PersonID=P-1"))
+                  .exit_code,
+              0);
+  }
+  ASSERT_EQ(run_process(std::string(HERALDD_PATH) + " --config " + cfg + " --drain").exit_code, 0);
+  EXPECT_EQ(sink.request_count(), 1u);  // the second keeps the person's order
+
+  auto s = nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output);
+  EXPECT_EQ(s["waiting"], 1);
+  EXPECT_EQ(s["held"], 1);
+  EXPECT_EQ(s["endpoints"]["pacs"]["counts"]["held"], 1);
+  EXPECT_THAT(run_process(ctl(cfg, "status")).output, HasSubstr("HELD"));
+  auto held = nlohmann::json::parse(run_process(ctl(cfg, "list --state held --json")).output);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["id"], 2);
+  EXPECT_TRUE(held[0]["next_attempt_at"].is_null());  // not due until the first one ends
+
+  auto j = nlohmann::json::parse(run_process(ctl(cfg, "show 2 --json")).output);
+  EXPECT_EQ(j["state"], "held");
+  EXPECT_EQ(j["held_behind"], 1);
+  EXPECT_THAT(run_process(ctl(cfg, "show 2")).output,
+              HasSubstr("held:       until notification 1 is delivered or ends"));
+  EXPECT_TRUE(nlohmann::json::parse(run_process(ctl(cfg, "show 1 --json")).output)["held_behind"].is_null());
+
+  // Cancelling the first lets the second go.
+  auto cancel = run_process(ctl(cfg, "cancel 1"));
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.output;
+  EXPECT_EQ(nlohmann::json::parse(run_process(ctl(cfg, "show 2 --json")).output)["state"], "pending");
+  ASSERT_EQ(run_process(std::string(HERALDD_PATH) + " --config " + cfg + " --drain").exit_code, 0);
+  EXPECT_EQ(sink.request_count(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(run_process(ctl(cfg, "status --json")).output)["delivered"], 1);
+}
+
 TEST(Heraldctl, MalformedTomlNamesFileAndLine) {
   test::TempDir dir;
   test::write_file(dir.file("bad.toml"),

@@ -174,6 +174,8 @@ TEST_F(DaemonTest, StatusCountsOnTheWorkerAndRepliesOnTheLoop) {
   auto d = start_daemon(io);
   emit_person("p9");
   ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  emit_person("p9");  // the same person again: held behind the retry
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Held); }));
   std::optional<std::string> later;
   const auto loop_thread = std::this_thread::get_id();
   bool on_loop = false;
@@ -184,7 +186,7 @@ TEST_F(DaemonTest, StatusCountsOnTheWorkerAndRepliesOnTheLoop) {
   EXPECT_FALSE(later.has_value());  // counted on the worker: nothing yet
   ASSERT_TRUE(run_until(io, [&] { return later.has_value(); }));
   EXPECT_TRUE(on_loop);
-  EXPECT_EQ(*later, "0 in flight, 0 pending, 1 waiting for a retry");
+  EXPECT_EQ(*later, "0 in flight, 0 pending, 1 held in order, 1 waiting for a retry");
   EXPECT_EQ(d->status_now().value(), *later);
 }
 
@@ -655,6 +657,7 @@ TEST(DaemonOrder, LaterNotificationForTheSameEntityWaitsOthersFlow) {
   ASSERT_TRUE(run_until(io, [&] { return in_state(store, state::State::Waiting); }));
   emit("A", "enable");  // must not overtake the first
   emit("B", "other");   // another entity keeps flowing
+  ASSERT_TRUE(run_until(io, [&] { return in_state(store, state::State::Held); }));
   ASSERT_TRUE(run_until(io, [&] { return sink.request_count() == 2; }));
   io.run_for(200ms);
   EXPECT_EQ(sink.request_count(), 2u);

@@ -40,16 +40,26 @@ class StateStoreTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     store_.emplace(std::move(s.value()));
   }
+  // SQLite's plan for a query on the test's database, one step a line.
+  std::string plan(const std::string& sql) {
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    if (!raw) return "cannot open: " + raw.error().message;
+    auto st = raw->prepare("EXPLAIN QUERY PLAN " + sql);
+    if (!st) return "cannot prepare: " + st.error().message;
+    std::string steps;
+    for (auto row = st->step(); row && *row; row = st->step()) steps += st->column_text(3) + "\n";
+    return steps;
+  }
   test::TempDir dir_;
   std::optional<StateStore> store_;
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 7);
+  EXPECT_EQ(store_->schema_version(), 8);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 7);
+  EXPECT_EQ(again->schema_version(), 8);
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
@@ -62,7 +72,8 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
     ASSERT_TRUE(raw->exec(
         "ALTER TABLE notifications DROP COLUMN rule; "
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
-        "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN entity_key; "
+        "DROP INDEX notifications_order; DROP INDEX notifications_held; "
+        "ALTER TABLE notifications DROP COLUMN entity_key; "
         "ALTER TABLE notifications DROP COLUMN ordered; "
         "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
         "UPDATE notifications SET payload = '{\"kept\":1}'; "
@@ -70,7 +81,7 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 7);
+  EXPECT_EQ(again->schema_version(), 8);
   auto rows = again->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
@@ -97,28 +108,16 @@ TEST_F(StateStoreTest, WritesNotificationsWithoutATemporaryTable) {
             0);
   EXPECT_EQ(ephemeral_tables("UPDATE notifications SET state = 'delivered' WHERE id = 1"), 0);
   // ... and the order check still finds owed notifications through it.
-  auto plan = raw->prepare(
-      "EXPLAIN QUERY PLAN SELECT 1 FROM notifications p WHERE p.endpoint = 'e' AND p.entity_key = 'k' "
-      "AND (p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting')");
-  ASSERT_TRUE(plan);
-  std::string steps;
-  for (auto row = plan->step(); row && *row; row = plan->step()) steps += plan->column_text(3) + "\n";
-  EXPECT_THAT(steps, ::testing::HasSubstr("USING INDEX notifications_order"));
+  EXPECT_THAT(
+      plan("SELECT 1 FROM notifications p WHERE p.endpoint = 'e' AND p.entity_key = 'k' AND "
+           "(p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held')"),
+      ::testing::HasSubstr("USING INDEX notifications_order"));
 }
 
 // The due index holds pending and waiting notifications only, so that one
 // claimed at ingest and delivered never costs an entry in it; what reads by
 // state still finds its way through it.
 TEST_F(StateStoreTest, DueIndexServesDispatchAndCountsOfWhatWaits) {
-  auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
-  ASSERT_TRUE(raw);
-  auto plan = [&](const std::string& sql) {
-    auto st = raw->prepare("EXPLAIN QUERY PLAN " + sql);
-    std::string steps;
-    if (!st) return steps;
-    for (auto row = st->step(); row && *row; row = st->step()) steps += st->column_text(3) + "\n";
-    return steps;
-  };
   for (const char* state : {"pending", "waiting"}) {
     EXPECT_THAT(plan(std::string("SELECT id FROM notifications WHERE state = '") + state +
                      "' AND next_attempt_at <= 5 ORDER BY next_attempt_at, id LIMIT 10"),
@@ -195,16 +194,24 @@ TEST_F(StateStoreTest, AnOrderedNotificationWaitsForTheEarlierOneOfItsEntity) {
   ASSERT_TRUE(store_->ingest(
       "s", 4, {ordered(1, "a", true), ordered(2, "a", true), ordered(3, "b", true), ordered(4, "a", false)},
       100));
+  // Event 2 is held behind event 1 (same entity), outside what claims walk.
+  EXPECT_EQ(store_->count_in(State::Held).value(), 1);
+  EXPECT_EQ(store_->count_in(State::Pending).value(), 3);
   auto first = store_->claim_due(100, 10).value();
   std::vector<int64_t> events;
   for (const auto& r : first) events.push_back(r.event_id);
-  // Event 2 waits behind event 1 (same entity); b and the unordered one flow.
+  // b and the unordered one flow.
   EXPECT_THAT(events, ::testing::UnorderedElementsAre(1, 3, 4));
   EXPECT_FALSE(store_->next_due_at().value().has_value());  // nothing claimable: no busy loop
   int64_t first_id = 0;
   for (const auto& r : first) {
     if (r.event_id == 1) first_id = r.id;
   }
+  auto held = store_->list(State::Held, 10).value();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].event_id, 2);
+  EXPECT_EQ(store_->held_behind(held[0].id).value(), first_id);
+  EXPECT_FALSE(store_->held_behind(first_id).value());  // not held
   ASSERT_TRUE(store_->finish_attempt({first_id, 1, 100, 110, "retry", 503, "HTTP 503", "", "http"},
                                      State::Waiting, 5000, "HTTP 503"));
   EXPECT_TRUE(store_->claim_due(200, 10)->empty());  // still owed: 2 keeps waiting
@@ -214,9 +221,152 @@ TEST_F(StateStoreTest, AnOrderedNotificationWaitsForTheEarlierOneOfItsEntity) {
   EXPECT_EQ(retried[0].event_id, 1);
   ASSERT_TRUE(store_->finish_attempt({first_id, 2, 5000, 5010, "delivered", 200, "", "", ""},
                                      State::Delivered, std::nullopt, ""));
+  EXPECT_EQ(store_->get(held[0].id).value()->state, State::Pending);  // released with that result
   auto second = store_->claim_due(5010, 10).value();
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].event_id, 2);
+}
+
+class HeldTest : public StateStoreTest {
+ protected:
+  // `n` ordered notifications about one person, ingested at 100; their ids.
+  std::vector<int64_t> ingest_same_entity(int n, int64_t first_event = 1) {
+    std::vector<IngestItem> items;
+    for (int i = 0; i < n; ++i) {
+      IngestItem it = item(first_event + i, {});
+      it.event.keys = {{"PersonID", "same"}};
+      it.targets.emplace_back("n", "pacs", nullptr, nullptr, true);
+      items.push_back(std::move(it));
+    }
+    EXPECT_TRUE(store_->ingest("s", first_event + n - 1, items, 100));
+    std::vector<int64_t> ids;
+    auto rows = store_->list(std::nullopt, 1000).value();
+    for (const auto& r : rows) {
+      if (r.event_id >= first_event) ids.insert(ids.begin(), r.id);
+    }
+    return ids;
+  }
+  State state_of(int64_t id) { return store_->get(id).value()->state; }
+  void finish(int64_t id, State next) {
+    AttemptRow a{id, 1, 100, 110, next == State::Delivered ? "delivered" : "failed", 200, "", "", ""};
+    ASSERT_TRUE(store_->finish_attempt(a, next, std::nullopt, ""));
+  }
+};
+
+TEST_F(HeldTest, EachEndReleasesTheNextOneOnly) {
+  auto ids = ingest_same_entity(4);
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(state_of(ids[0]), State::Pending);
+  for (size_t i = 1; i < 4; ++i) EXPECT_EQ(state_of(ids[i]), State::Held);
+  // Each one waits for the first: the one owed at the head of the entity.
+  EXPECT_EQ(store_->held_behind(ids[3]).value(), ids[0]);
+  ASSERT_EQ(store_->claim_due(100, 10)->size(), 1u);
+  finish(ids[0], State::Delivered);
+  EXPECT_EQ(state_of(ids[1]), State::Pending);
+  EXPECT_EQ(state_of(ids[2]), State::Held);
+  // A failure ends the notification too: the next one goes.
+  ASSERT_EQ(store_->claim_due(200, 10)->size(), 1u);
+  finish(ids[1], State::Failed);
+  EXPECT_EQ(state_of(ids[2]), State::Pending);
+  EXPECT_EQ(state_of(ids[3]), State::Held);
+  // Cancelling a due one releases the next as well.
+  EXPECT_TRUE(store_->cancel(ids[2], 300).value());
+  EXPECT_EQ(state_of(ids[3]), State::Pending);
+  EXPECT_EQ(store_->count_in(State::Held).value(), 0);
+}
+
+TEST_F(HeldTest, CancellingAHeldOneKeepsTheOthersBehindTheHead) {
+  auto ids = ingest_same_entity(3);
+  EXPECT_TRUE(store_->cancel(ids[1], 200).value());
+  EXPECT_EQ(state_of(ids[1]), State::Cancelled);
+  EXPECT_EQ(state_of(ids[2]), State::Held);  // the first is still owed
+  EXPECT_EQ(store_->held_behind(ids[2]).value(), ids[0]);
+  ASSERT_EQ(store_->claim_due(200, 10)->size(), 1u);
+  finish(ids[0], State::Delivered);
+  EXPECT_EQ(state_of(ids[2]), State::Pending);
+}
+
+TEST_F(HeldTest, ARetryWaitsItsTurnWhileTheHeadIsWaiting) {
+  auto ids = ingest_same_entity(2);
+  ASSERT_EQ(store_->claim_due(100, 10)->size(), 1u);
+  AttemptRow a{ids[0], 1, 100, 110, "retry", 503, "HTTP 503", "", "http"};
+  ASSERT_TRUE(store_->finish_attempt(a, State::Waiting, 5000, "HTTP 503"));
+  EXPECT_EQ(state_of(ids[1]), State::Held);  // a retry still owes the head
+  // retry now of the held one leaves it held: order comes first.
+  EXPECT_FALSE(store_->retry_now(ids[1], 200).value());
+  EXPECT_EQ(state_of(ids[1]), State::Held);
+  EXPECT_EQ(store_->next_due_at().value(), 5000);
+}
+
+TEST_F(HeldTest, NotificationsSentAgainKeepTheirEntityOrder) {
+  auto ids = ingest_same_entity(2);
+  ASSERT_EQ(store_->claim_due(100, 10)->size(), 1u);
+  finish(ids[0], State::Failed);
+  ASSERT_EQ(store_->claim_due(200, 10)->size(), 1u);
+  finish(ids[1], State::Failed);
+  // Both go again: the later one is held behind the earlier.
+  EXPECT_EQ(store_->retry_failed(300, std::nullopt, std::nullopt).value(), 2);
+  EXPECT_EQ(state_of(ids[0]), State::Pending);
+  EXPECT_EQ(state_of(ids[1]), State::Held);
+  ASSERT_EQ(store_->claim_due(300, 10)->size(), 1u);
+  finish(ids[0], State::Delivered);
+  EXPECT_EQ(state_of(ids[1]), State::Waiting);  // due again, with its attempt counted
+  ASSERT_EQ(store_->claim_due(300, 10)->size(), 1u);
+  finish(ids[1], State::Failed);
+  // One sent again alone while later ones of its entity are owed goes
+  // first (nothing earlier is owed), and the later ones wait for it too.
+  auto more = ingest_same_entity(2, 10);
+  EXPECT_EQ(state_of(more[1]), State::Held);
+  ASSERT_EQ(store_->claim_due(400, 10)->size(), 1u);  // more[0]
+  EXPECT_TRUE(store_->retry_now(ids[1], 500).value());
+  EXPECT_EQ(state_of(ids[1]), State::Pending);
+  finish(more[0], State::Delivered);
+  EXPECT_EQ(state_of(more[1]), State::Held);  // ids[1] is owed again, and earlier
+  EXPECT_EQ(store_->held_behind(more[1]).value(), ids[1]);
+  ASSERT_EQ(store_->claim_due(500, 10)->size(), 1u);
+  finish(ids[1], State::Delivered);
+  EXPECT_EQ(state_of(more[1]), State::Pending);
+}
+
+TEST_F(HeldTest, AnOlderDatabaseHoldsWhatWasBlocked) {
+  auto ids = ingest_same_entity(3);
+  ASSERT_TRUE(
+      store_->ingest("s", 20, {item(20, {IngestItem::Target("n", "pacs", nullptr, nullptr, true)})}, 100));
+  store_.reset();
+  {
+    // Back to version 7: blocked notifications were pending there.
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(raw->exec(
+        "UPDATE notifications SET state = 'pending' WHERE state = 'held'; DROP INDEX notifications_held; "
+        "DROP INDEX notifications_order; "
+        "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
+        "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting'; PRAGMA user_version = 7;"));
+  }
+  auto again = StateStore::open(dir_.file("state.db"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->schema_version(), 8);
+  EXPECT_EQ(again->get(ids[0]).value()->state, State::Pending);
+  EXPECT_EQ(again->get(ids[1]).value()->state, State::Held);
+  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
+  EXPECT_EQ(again->count_in(State::Pending).value(), 2);  // the head and event 20
+}
+
+// Finding what to release reads an index of the held ones alone: a
+// million pending or waiting elsewhere cost it nothing, and with none held
+// (nearly always) a batch of results asks once.
+TEST_F(HeldTest, ReleaseReadsOnlyTheIndexOfHeldOnes) {
+  auto next = plan(
+      "SELECT h.id FROM notifications d JOIN notifications h ON h.endpoint = d.endpoint "
+      "AND h.entity_key = d.entity_key WHERE d.id = 1 AND h.state = 'held' ORDER BY h.id LIMIT 1");
+  EXPECT_THAT(next, ::testing::HasSubstr("SEARCH d USING INTEGER PRIMARY KEY"));
+  EXPECT_THAT(
+      next,
+      ::testing::HasSubstr(
+          "SEARCH h USING COVERING INDEX notifications_held (state=? AND endpoint=? AND entity_key=?)"));
+  EXPECT_THAT(next, ::testing::Not(::testing::HasSubstr("TEMP B-TREE")));
+  EXPECT_THAT(plan("SELECT COUNT(*) FROM notifications WHERE state = 'held'"),
+              ::testing::HasSubstr("COVERING INDEX notifications_held"));
 }
 
 TEST_F(StateStoreTest, IngestAdvancesCursorAndCreatesNotificationsAtomically) {
