@@ -18,6 +18,8 @@
 //
 // BM_DueBehindHeld: asking for and claiming what is due while notifications
 // are held back behind others of their entity (0 or 100,000 of them).
+// BM_DueBesideCapped: the same for the other endpoints while one at its own
+// max_in_flight has 100,000 due.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -249,6 +251,51 @@ void BM_DueBehindHeld(benchmark::State& state) {
   fs::remove_all(dir, ec);
 }
 BENCHMARK(BM_DueBehindHeld)->Arg(0)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+
+// What the dispatcher pays for an endpoint at its own max_in_flight with
+// range(0) notifications due: each iteration asks when the next one for the
+// other endpoints is due and claims theirs (none due yet), as heraldd does
+// after each batch of results while that endpoint is full.
+void BM_DueBesideCapped(benchmark::State& state) {
+  const int64_t backlog = state.range(0);
+  const fs::path dir = fresh_dir("herald_bench_capped_");
+  auto store = StateStore::open((dir / "state.db").string());
+  if (!store || !store->set_synchronous(false)) {
+    state.SkipWithError("cannot open the state database");
+    return;
+  }
+  int64_t cursor = 0;
+  auto add = [&](const std::string& endpoint, int64_t count, int64_t due_at) {
+    std::vector<IngestItem> items(static_cast<size_t>(count));
+    for (auto& item : items) {
+      item.event.id = ++cursor;
+      item.event.entity = "identity";
+      item.event.action = "UPDATE";
+      item.event.keys = {{"PersonID", "P" + std::to_string(cursor)}};
+      item.targets.emplace_back("Person Changed", endpoint);
+    }
+    return static_cast<bool>(store->ingest("outbox", cursor, items, due_at));
+  };
+  bool ok = add("rest", 10, now_ms() + 3'600'000);
+  for (int64_t made = 0; ok && made < backlog; made += 10'000) ok = add("mail", 10'000, now_ms());
+  if (!ok) {
+    state.SkipWithError("cannot fill the state database");
+    return;
+  }
+  StateStore::EndpointFilter others;
+  others.exclude = {"mail"};
+  for (auto _ : state) {
+    auto next = store->next_due_at(others.exclude);
+    auto due = store->claim_due(now_ms(), 64, others);
+    if (!next || !due || !next->has_value() || !due->empty()) {
+      state.SkipWithError("the other endpoint's notifications were not found as expected");
+      break;
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+BENCHMARK(BM_DueBesideCapped)->Arg(100'000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -127,12 +127,16 @@ CREATE INDEX notifications_due ON notifications(state, next_attempt_at)
     // its entity leaves the due index, where every claim walked past it with
     // a lookup, and stays in the order index, so that later ones wait too.
     // An index of their own finds the next to release, and tells at once
-    // that none is held, which is nearly always so.
+    // that none is held, which is nearly always so. And what is due, by
+    // endpoint: claims for the others step over an endpoint at its
+    // max_in_flight at once instead of over each of its due notifications.
     R"sql(
 DROP INDEX notifications_order;
 CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id)
   WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held';
 CREATE INDEX notifications_held ON notifications(state, endpoint, entity_key, id) WHERE state = 'held';
+CREATE INDEX notifications_due_endpoint ON notifications(state, endpoint, next_attempt_at)
+  WHERE state = 'pending' OR state = 'waiting';
 UPDATE notifications SET state = 'held'
   WHERE (state = 'pending' OR state = 'waiting') AND ordered = 1 AND entity_key IS NOT NULL
     AND EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = notifications.endpoint
@@ -476,43 +480,93 @@ Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor
   return created.value();
 }
 
+Result<std::vector<std::string>> StateStore::due_endpoints() {
+  // A skip scan of notifications_due_endpoint per state: one seek per
+  // endpoint, however many notifications each has.
+  auto names = [](const char* state) {
+    const std::string in_state = std::string("state = '") + state + "'";
+    return "SELECT name FROM (WITH RECURSIVE e(name) AS (SELECT (SELECT MIN(endpoint) FROM notifications "
+           "WHERE " +
+           in_state + ") UNION ALL SELECT (SELECT MIN(endpoint) FROM notifications WHERE " + in_state +
+           " AND endpoint > e.name) FROM e WHERE e.name IS NOT NULL) SELECT name FROM e WHERE name IS NOT "
+           "NULL)";
+  };
+  // UNION ALL, sorted here: a UNION builds a temporary table per call.
+  auto prepared = cached(names("pending") + " UNION ALL " + names("waiting"));
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
+  std::vector<std::string> out;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(st->column_text(0));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::optional<std::vector<std::string>>> StateStore::endpoints_to_walk(const EndpointFilter& filter) {
+  using Walk = std::optional<std::vector<std::string>>;
+  if (filter.endpoint) return Walk{std::vector<std::string>{*filter.endpoint}};
+  if (filter.exclude.empty()) return Walk{};
+  // Walking the due index in time order would step over every due
+  // notification of the excluded endpoints, one lookup each: those at their
+  // max_in_flight are the ones with a backlog.
+  auto due = due_endpoints();
+  if (!due) return due.error();
+  std::vector<std::string> walk;
+  for (auto& e : due.value()) {
+    if (std::find(filter.exclude.begin(), filter.exclude.end(), e) == filter.exclude.end())
+      walk.push_back(std::move(e));
+  }
+  return Walk{std::move(walk)};
+}
+
 namespace {
 
-// "AND n.endpoint = ?3" / "AND n.endpoint NOT IN (?3, ?4, ...)", bound by bind_endpoints.
-std::string endpoint_clause(const StateStore::EndpointFilter& f, int first_param) {
+// The due notifications of one state in time order, as "t" and "id": all of
+// them through notifications_due, or those of the endpoints bound from
+// ?first_param on, one walk of notifications_due_endpoint each (each
+// stopping after `limit` rows: a backlog of millions is never sorted or
+// read as a whole).
+std::string due_walks(const char* state, const char* bound, const char* limit, size_t endpoints,
+                      int first_param) {
+  auto walk = [&](const std::string& endpoint) {
+    return std::string(
+               "SELECT * FROM (SELECT next_attempt_at AS t, id FROM notifications n WHERE state = '") +
+           state + "'" + bound + endpoint + " AND " + kNotBlocked + " ORDER BY next_attempt_at, id LIMIT " +
+           limit + ")";
+  };
+  if (endpoints == 0) return walk("");
   std::string sql;
-  int p = first_param;
-  if (f.endpoint) sql += " AND n.endpoint = ?" + std::to_string(p++);
-  if (!f.exclude.empty()) {
-    sql += " AND n.endpoint NOT IN (";
-    for (size_t i = 0; i < f.exclude.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(p++);
-    sql += ")";
+  for (size_t i = 0; i < endpoints; ++i) {
+    sql += (i ? " UNION ALL " : "") + walk(" AND n.endpoint = ?" + std::to_string(first_param + i));
   }
   return sql;
 }
 
-void bind_endpoints(db::Statement& st, const StateStore::EndpointFilter& f, int first_param) {
+void bind_walked(db::Statement& st, const std::optional<std::vector<std::string>>& endpoints,
+                 int first_param) {
+  if (!endpoints) return;
   int p = first_param;
-  if (f.endpoint) st.bind(p++, *f.endpoint);
-  for (const auto& e : f.exclude) st.bind(p++, e);
+  for (const auto& e : *endpoints) st.bind(p++, e);
 }
 
 }  // namespace
 
 Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit,
                                                            const EndpointFilter& filter) {
-  // One walk of notifications_due (state, next_attempt_at, then rowid) per
-  // state, each stopping after `limit` rows: a backlog of millions is never
-  // sorted or read as a whole.
-  auto walk = [&](const char* state) {
-    return std::string("SELECT * FROM (SELECT id, next_attempt_at FROM notifications n WHERE state = '") +
-           state + "' AND next_attempt_at <= ?1" + endpoint_clause(filter, 3) + " AND " + kNotBlocked +
-           " ORDER BY next_attempt_at, id LIMIT ?2)";
-  };
+  auto endpoints = endpoints_to_walk(filter);
+  if (!endpoints) return endpoints.error();
+  if (endpoints.value() && endpoints.value()->empty()) return std::vector<NotificationRow>{};
+  const size_t n = endpoints.value() ? endpoints.value()->size() : 0;
   auto prepared =
       cached("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN (SELECT id FROM (" +
-             walk("pending") + " UNION ALL " + walk("waiting") +
-             ") ORDER BY next_attempt_at, id LIMIT ?2) RETURNING " + kNotificationColumns);
+             due_walks("pending", " AND next_attempt_at <= ?1", "?2", n, 3) + " UNION ALL " +
+             due_walks("waiting", " AND next_attempt_at <= ?1", "?2", n, 3) +
+             ") ORDER BY t, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!prepared) return prepared.error();
   // In WAL mode NORMAL skips the flush at commit; FULL comes back on the way out.
   struct Unflushed {
@@ -524,7 +578,7 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
   } unflushed{db_, synchronous_full_ && db_.exec("PRAGMA synchronous=NORMAL").ok()};
   Lease st(*prepared.value());
   st->bind(1, now_ms).bind(2, limit);
-  bind_endpoints(*st, filter, 3);
+  bind_walked(*st, endpoints.value(), 3);
   std::vector<NotificationRow> rows;
   for (;;) {
     auto r = st->step();
@@ -541,16 +595,16 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
 Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::string>& exclude_endpoints) {
   EndpointFilter filter;
   filter.exclude = exclude_endpoints;
-  // As in claim_due: the first claimable row of each state, in index order.
-  auto first = [&](const char* state) {
-    return std::string("SELECT * FROM (SELECT next_attempt_at AS t FROM notifications n WHERE state = '") +
-           state + "'" + endpoint_clause(filter, 1) + " AND " + kNotBlocked +
-           " ORDER BY next_attempt_at LIMIT 1)";
-  };
-  auto prepared = cached("SELECT MIN(t) FROM (" + first("pending") + " UNION ALL " + first("waiting") + ")");
+  auto endpoints = endpoints_to_walk(filter);
+  if (!endpoints) return endpoints.error();
+  if (endpoints.value() && endpoints.value()->empty()) return std::optional<int64_t>{};
+  const size_t n = endpoints.value() ? endpoints.value()->size() : 0;
+  // As in claim_due: the first claimable row of each walk.
+  auto prepared = cached("SELECT MIN(t) FROM (" + due_walks("pending", "", "1", n, 1) + " UNION ALL " +
+                         due_walks("waiting", "", "1", n, 1) + ")");
   if (!prepared) return prepared.error();
   Lease st(*prepared.value());
-  bind_endpoints(*st, filter, 1);
+  bind_walked(*st, endpoints.value(), 1);
   auto r = st->step();
   if (!r) return r.error();
   if (!*r || st->is_null(0)) return std::optional<int64_t>{};

@@ -72,7 +72,8 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
     ASSERT_TRUE(raw->exec(
         "ALTER TABLE notifications DROP COLUMN rule; "
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
-        "DROP INDEX notifications_order; DROP INDEX notifications_held; "
+        "DROP INDEX notifications_order; DROP INDEX notifications_held; DROP INDEX "
+        "notifications_due_endpoint; "
         "ALTER TABLE notifications DROP COLUMN entity_key; "
         "ALTER TABLE notifications DROP COLUMN ordered; "
         "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
@@ -339,6 +340,7 @@ TEST_F(HeldTest, AnOlderDatabaseHoldsWhatWasBlocked) {
     ASSERT_TRUE(raw);
     ASSERT_TRUE(raw->exec(
         "UPDATE notifications SET state = 'pending' WHERE state = 'held'; DROP INDEX notifications_held; "
+        "DROP INDEX notifications_due_endpoint; "
         "DROP INDEX notifications_order; "
         "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
         "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting'; PRAGMA user_version = 7;"));
@@ -473,6 +475,52 @@ TEST_F(StateStoreTest, ClaimTakesOnlyDueRowsUpToTheLimit) {
   EXPECT_EQ(store_->count_in(State::InFlight).value(), 2);
   EXPECT_EQ(store_->claim_due(100, 10)->size(), 1u);
   EXPECT_FALSE(store_->next_due_at().value().has_value());
+}
+
+TEST_F(StateStoreTest, ClaimsByEndpointInTimeOrderAcrossTheOthers) {
+  ASSERT_TRUE(store_->ingest(
+      "s", 3, {item(1, {{"a", "mail"}}), item(2, {{"a", "mail"}}), item(3, {{"a", "mail"}})}, 100));
+  ASSERT_TRUE(store_->ingest("s", 4, {item(4, {{"a", "sms"}})}, 150));
+  ASSERT_TRUE(store_->ingest("s", 6, {item(5, {{"a", "rest"}}), item(6, {{"a", "rest"}})}, 200));
+  auto events = [](const std::vector<NotificationRow>& rows) {
+    std::vector<int64_t> ids;
+    for (const auto& r : rows) ids.push_back(r.event_id);
+    return ids;
+  };
+  StateStore::EndpointFilter mail_only;
+  mail_only.endpoint = "mail";
+  EXPECT_THAT(events(store_->claim_due(1000, 2, mail_only).value()), ::testing::ElementsAre(1, 2));
+  // mail at its cap: the others, oldest due first, the limit over all of them.
+  StateStore::EndpointFilter not_mail;
+  not_mail.exclude = {"mail"};
+  EXPECT_EQ(store_->next_due_at({"mail"}).value(), 150);
+  auto others = store_->claim_due(1000, 2, not_mail).value();
+  EXPECT_THAT(events(others), ::testing::ElementsAre(4, 5));
+  EXPECT_EQ(store_->next_due_at({"mail"}).value(), 200);
+  EXPECT_EQ(store_->next_due_at().value(), 100);  // mail's third
+  EXPECT_FALSE(store_->next_due_at({"mail", "rest"}).value().has_value());
+  // A retry waiting at an endpoint that is walked is found as well.
+  ASSERT_TRUE(store_->finish_attempt({others[1].id, 1, 1000, 1010, "retry", 503, "HTTP 503", "", "http"},
+                                     State::Waiting, 1500, "HTTP 503"));
+  EXPECT_EQ(store_->next_due_at({"mail"}).value(), 200);
+  EXPECT_THAT(events(store_->claim_due(2000, 10, not_mail).value()), ::testing::ElementsAre(6, 5));
+  EXPECT_FALSE(store_->next_due_at({"mail"}).value().has_value());
+  EXPECT_TRUE(store_->claim_due(2000, 10, not_mail)->empty());
+}
+
+// A claim that leaves an endpoint out (one at its own max_in_flight, the one
+// likely to have a backlog) walks each other endpoint in an index of its
+// own, and finds which endpoints have due notifications one seek each.
+TEST_F(StateStoreTest, ClaimsForTheOtherEndpointsDoNotStepOverAnExcludedOnesBacklog) {
+  for (const char* state : {"pending", "waiting"}) {
+    EXPECT_THAT(plan(std::string("SELECT id FROM notifications n WHERE state = '") + state +
+                     "' AND next_attempt_at <= 5 AND n.endpoint = 'e' ORDER BY next_attempt_at, id LIMIT 10"),
+                ::testing::HasSubstr(
+                    "INDEX notifications_due_endpoint (state=? AND endpoint=? AND next_attempt_at<?)"));
+    EXPECT_THAT(plan(std::string("SELECT MIN(endpoint) FROM notifications WHERE state = '") + state +
+                     "' AND endpoint > 'e'"),
+                ::testing::HasSubstr("COVERING INDEX notifications_due_endpoint (state=? AND endpoint>?)"));
+  }
 }
 
 TEST_F(StateStoreTest, FinishAttemptRecordsAttemptAndSchedulesNext) {
