@@ -484,26 +484,42 @@ TEST_F(HttpClientTest, RejectsHeadersWithCrOrLfWithoutSending) {
   ThreadedHttpSink sink;
   HttpClient client(io_);
   std::vector<HttpResponse> responses;
-  const std::vector<std::pair<std::string, std::string>> bad = {
-      {"X-Ok", "a\r\nInjected: 1"}, {"X-Ok", "a\nb"}, {"X-Bad\r\nName", "v"}, {"X Bad", "v"}};
+  const std::vector<std::pair<std::string, std::string>> bad = {{"X-Ok", "a\r\nInjected: 1"},
+                                                                {"X-Ok", "a\nb"},
+                                                                {"X-Bad\r\nName", "v"},
+                                                                {"X Bad", "v"},
+                                                                {"X-Ok", std::string("a\0b", 3)},
+                                                                {"X-Bad\x80", "v"},
+                                                                {"", "v"}};
   for (const auto& header : bad) {
     HttpRequest r = request(sink, "POST");
     r.headers = {header};
     client.send(std::move(r), [&](HttpResponse response) {
       responses.push_back(std::move(response));
-      if (responses.size() == 4) io_.stop();
+      if (responses.size() == bad.size()) io_.stop();
     });
   }
   EXPECT_TRUE(responses.empty()) << "callbacks must never run inside send()";
   run();
-  ASSERT_EQ(responses.size(), 4u);
+  ASSERT_EQ(responses.size(), bad.size());
   for (const HttpResponse& response : responses) {
     EXPECT_EQ(response.status, 0);
     EXPECT_EQ(response.transport_error, CURLE_BAD_FUNCTION_ARGUMENT);
     EXPECT_NE(response.error.find("header"), std::string::npos) << response.error;
   }
   EXPECT_NE(responses[0].error.find("CR or LF"), std::string::npos);
+  EXPECT_NE(responses[4].error.find("NUL"), std::string::npos);
   EXPECT_EQ(sink.request_count(), 0u);
+}
+
+TEST_F(HttpClientTest, SendsHeaderNamesMadeOfEveryTokenCharacter) {
+  ThreadedHttpSink sink;
+  HttpRequest r = request(sink, "POST");
+  r.headers = {{"X-a0_Z9!#$%&'*+.^`|~", "v"}};
+  HttpResponse response = perform(std::move(r));
+  EXPECT_EQ(response.status, 200) << response.error;
+  ASSERT_EQ(sink.request_count(), 1u);
+  EXPECT_EQ(sink.requests()[0].header("X-a0_Z9!#$%&'*+.^`|~"), "v");
 }
 
 TEST_F(HttpClientTest, RejectsInvalidMethod) {
