@@ -91,6 +91,13 @@ Daemon::~Daemon() {
 }
 
 Status Daemon::reload() {
+  if (reload_hooks_.starting) reload_hooks_.starting();
+  Status done = apply_configuration();
+  if (reload_hooks_.finished) reload_hooks_.finished(done);
+  return done;
+}
+
+Status Daemon::apply_configuration() {
   const std::string path = runtime_->config().path;
   auto fresh = Runtime::load(path, Runtime::RenderOn::Worker);
   if (!fresh) {

@@ -63,8 +63,14 @@ class Daemon {
   // Loads the configuration file again. The new set (configuration,
   // mappings, plugins) is validated as a whole first; on any error the
   // running set stays and the error is returned. Attempts in flight finish
-  // with the set they started with.
+  // with the set they started with. The reload hooks run around it,
+  // whatever started it (SIGHUP, an edited file).
   Status reload();
+  struct ReloadHooks {
+    std::function<void()> starting;
+    std::function<void(const Status&)> finished;
+  };
+  void set_reload_hooks(ReloadHooks hooks) { reload_hooks_ = std::move(hooks); }
   // Reload by itself when the configuration or a mapping file changes.
   void watch_configuration();
 
@@ -84,6 +90,7 @@ class Daemon {
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
 
  private:
+  Status apply_configuration();
   void schedule_ingest();
   void ingest();
   // Rules, then the state transaction, for rows the worker read.
@@ -259,6 +266,7 @@ class Daemon {
   FileWatcher config_watcher_;
   uint64_t reloads_ = 0;
   bool config_watched_ = false;
+  ReloadHooks reload_hooks_;
   int64_t cursor_ = 0;
   size_t in_flight_ = 0;
   // Claimed and not finished, by endpoint (for per-endpoint max_in_flight).

@@ -136,6 +136,14 @@ int main(int argc, char** argv) {
       return;
     }
     if (!options.drain) daemon->watch_configuration();
+    // systemd hears of every reload, a SIGHUP's or an edited file's.
+    daemon->set_reload_hooks({[&] { notifier.reloading(); },
+                              [&](const herald::Status& reloaded) {
+                                notifier.ready(reloaded
+                                                   ? status_text()
+                                                   : "reload refused, the running configuration stays: " +
+                                                         reloaded.error().message);
+                              }});
     notifier.ready(status_text());
   };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -146,11 +154,7 @@ int main(int argc, char** argv) {
           if (daemon) {
             // A refused reload is logged by reload() and leaves the running set in place.
             spdlog::info("SIGHUP: reloading {}", config_path);
-            notifier.reloading();
-            auto reloaded = daemon->reload();
-            notifier.ready(reloaded ? status_text()
-                                    : "reload refused, the running configuration stays: " +
-                                          reloaded.error().message);
+            (void)daemon->reload();
           } else {
             retry.cancel();
             backoff = std::chrono::seconds(1);
