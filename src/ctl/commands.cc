@@ -262,7 +262,7 @@ class Command {
   }
 
   int render() {
-    Args a(inv_.args, {"--notification", "--event-id"}, {});
+    Args a(inv_.args, {"--notification", "--event-id", "--to"}, {});
     if (!a.bad.empty()) return fail(a.bad, 2);
     auto name = a.get("--notification");
     auto id = a.get("--event-id") ? parse_event_id(*a.get("--event-id")) : std::nullopt;
@@ -295,26 +295,51 @@ class Command {
       event = rows->front().event;
     }
     const auto* endpoint = runtime.endpoint(ncfg->endpoint);
-    // The Rule.* values this notification would carry for the event.
-    std::vector<std::string> errors;
-    nlohmann::json rule = {{"topic", ncfg->topic}, {"level", ncfg->level}, {"notification", ncfg->name}};
-    bool matched = false;
-    for (auto& m : runtime.matcher().match(event, errors)) {
-      if (runtime.config().notifications[m.index].name == *name) {
-        rule = m.rule;
-        matched = true;
-      }
+    // What ingest would create for the event: the Rule.* values and the
+    // resolved recipients (one notification each on a per-recipient endpoint).
+    std::vector<std::string> warnings;
+    auto targets = daemon::targets_for(runtime, event, warnings);
+    for (const auto& w : warnings) err_ << "warning: " << w << "\n";
+    if (!targets) return fail(targets.error().message);
+    std::vector<const state::IngestItem::Target*> mine;
+    for (const auto& t : targets.value()) {
+      if (t.notification == *name && t.endpoint == ncfg->endpoint) mine.push_back(&t);
     }
-    for (const auto& e : errors) err_ << "warning: " << e << "\n";
-    if (!matched)
+    nlohmann::json rule = {{"topic", ncfg->topic}, {"level", ncfg->level}, {"notification", ncfg->name}};
+    nlohmann::json recipients;
+    if (mine.empty()) {
       err_ << "note: event " << *id << " does not trigger '" << *name << "'; rendering it anyway\n";
+    } else {
+      rule = mine.front()->rule;
+      recipients = mine.front()->recipients;
+    }
+    if (auto to = a.get("--to")) {
+      // One of the recipients by address, or this address alone (a preview to oneself).
+      auto has = [&](const state::IngestItem::Target* t) {
+        return t->recipients.is_array() &&
+               std::any_of(t->recipients.begin(), t->recipients.end(),
+                           [&](const json& r) { return r.value("address", "") == *to; });
+      };
+      auto it = std::find_if(mine.begin(), mine.end(), has);
+      if (it != mine.end() && (*it)->recipients.size() == 1) {
+        recipients = (*it)->recipients;
+      } else {
+        recipients = json::array({{{"identity", ""}, {"address", *to}, {"name", ""}}});
+        if (it == mine.end() && !mine.empty())
+          err_ << "note: " << *to << " is not among the recipients; rendering for it anyway\n";
+      }
+    } else if (mine.size() > 1) {
+      err_ << "note: " << mine.size()
+           << " messages, one per recipient; this is the first (--to ADDRESS picks "
+           << "another)\n";
+    }
     nlohmann::json extra = {{"Rule", rule}};
     auto rendered = delivery::render(*endpoint, runtime.mapping_for(*name), event, &extra);
     if (!rendered) return fail(rendered.error().message);
     plugin::Channel* channel = runtime.channel(ncfg->endpoint);
     auto message_body = std::make_shared<const delivery::Rendered>(std::move(rendered.value()));
     delivery::Message msg(0, "00000000-0000-4000-8000-000000000000", 1, *name, message_body, event, rule,
-                          nullptr, channel->flags());
+                          recipients, channel->flags());
     // A stand-in: render never asks the token endpoint.
     if (endpoint->auth_type == "oauth2") msg.set_auth_token("oauth2-token-not-fetched-by-render");
     auto built = channel->build(msg.get());
@@ -323,6 +348,16 @@ class Command {
     for (const auto& [k, v] : built.request.headers) {
       // Never print credentials.
       headers[k] = (k == "Authorization" || k == "Proxy-Authorization") ? "<redacted>" : v;
+    }
+    if (built.request.is_mail()) {
+      // The envelope and the whole message as it would go out (credentials are not part of it).
+      out_ << json{{"url", built.request.url},
+                   {"mail_from", built.request.mail_from},
+                   {"recipients", built.request.mail_recipients},
+                   {"message", built.request.body}}
+                  .dump(2)
+           << "\n";
+      return 0;
     }
     if (built.request.basic_auth) headers["Authorization"] = "<redacted: basic auth>";
     json body = json::parse(built.request.body, nullptr, false);
@@ -661,7 +696,8 @@ void usage(std::ostream& out) {
          "  validate                                  load the configuration, mappings and plugins\n"
          "  emit --entity E --action A [--name N] [--key K=V]... [--old JSON] [--new JSON]\n"
          "                                            append an event to the outbox; prints its id\n"
-         "  render --notification NAME --event-id N   print the request that event would produce\n"
+         "  render --notification NAME --event-id N [--to ADDRESS]\n"
+         "                                            print the request (or mail) that event would produce\n"
          "  status [--json]                           notifications by state\n"
          "  list [--state S] [--limit N] [--json]     recent notifications\n"
          "  schedules [--json]                        each schedule's latest run and next slot\n"

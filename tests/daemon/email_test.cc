@@ -163,6 +163,42 @@ TEST_F(EmailDelivery, StartTlsAndAuthDeliverOneMailToEachRoleMember) {
   EXPECT_THAT(listed.output, Not(HasSubstr("HTTP")));
 }
 
+// heraldctl render shows the mail an event would send: envelope and message,
+// for each resolved recipient, or for an address given with --to.
+TEST_F(EmailDelivery, RenderShowsTheMailOfEachRecipient) {
+  test::SmtpServer server(relay());
+  std::string cfg = configure(server, MailSetup{});
+  emit_policy("door-access-7", "permit Security 07:00-19:00");
+  auto render = [&](const std::string& extra) {
+    const std::string err = dir_.file("render.err");
+    // Notes go to stderr, kept apart from the JSON on stdout.
+    auto r = run_process("sh -c \"" + std::string(HERALDCTL_PATH) + " -c " + cfg +
+                         " render --notification 'Policy Update' --event-id 1 " + extra + " 2>" + err + "\"");
+    EXPECT_EQ(r.exit_code, 0) << r.output << test::read_file(err);
+    return std::make_pair(nlohmann::json::parse(r.output, nullptr, false), test::read_file(err));
+  };
+  auto [first, note] = render("");
+  ASSERT_FALSE(first.is_discarded());
+  EXPECT_EQ(first["mail_from"], "herald@example.org");
+  EXPECT_EQ(first["recipients"], nlohmann::json::array({"hana.nakamura@example.com"}));
+  EXPECT_THAT(first["url"].get<std::string>(), ::testing::StartsWith("smtp://127.0.0.1:"));
+  const std::string message = first["message"];
+  EXPECT_EQ(raw_header(message, "To"), "Hana Nakamura <hana.nakamura@example.com>");
+  EXPECT_THAT(message, HasSubstr("Hi Hana Nakamura,"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(note, HasSubstr("2 messages, one per recipient"));
+
+  auto [second, none] = render("--to rafael.mensah@example.com");
+  EXPECT_EQ(second["recipients"], nlohmann::json::array({"rafael.mensah@example.com"}));
+  EXPECT_THAT(second["message"].get<std::string>(), HasSubstr("Hi Rafael Mensah,"));
+  EXPECT_EQ(none, "");
+
+  auto [preview, outside] = render("--to me@example.net");
+  EXPECT_EQ(preview["recipients"], nlohmann::json::array({"me@example.net"}));
+  EXPECT_THAT(outside, HasSubstr("me@example.net is not among the recipients"));
+  EXPECT_TRUE(server.wait_for(0).empty());  // render sends nothing
+}
+
 TEST_F(EmailDelivery, OneMailForEveryoneWhenPerRecipientIsOff) {
   test::SmtpServer server(relay());
   MailSetup m;
