@@ -507,31 +507,42 @@ Result<std::vector<std::string>> StateStore::due_endpoints() {
   return out;
 }
 
-Result<std::optional<std::vector<std::string>>> StateStore::endpoints_to_walk(const EndpointFilter& filter) {
-  using Walk = std::optional<std::vector<std::string>>;
-  if (filter.endpoint) return Walk{std::vector<std::string>{*filter.endpoint}};
-  if (filter.exclude.empty()) return Walk{};
+namespace {
+
+// A walk per endpoint is a term of a compound SELECT (SQLite allows 500), two
+// per endpoint in a claim; beyond this many, one walk leaves the full ones out.
+constexpr size_t kMaxEndpointWalks = 100;
+
+// How a claim or next_due_at walks what is due: endpoint by endpoint, or all
+// in one walk of the due index that leaves `endpoints` out.
+struct DueWalk {
+  bool by_endpoint = false;
+  std::vector<std::string> endpoints;
+};
+
+Result<DueWalk> plan_walk(StateStore& store, const StateStore::EndpointFilter& filter) {
+  if (filter.endpoint) return DueWalk{true, {*filter.endpoint}};
+  if (filter.exclude.empty()) return DueWalk{};
   // Walking the due index in time order would step over every due
   // notification of the excluded endpoints, one lookup each: those at their
   // max_in_flight are the ones with a backlog.
-  auto due = due_endpoints();
+  auto due = store.due_endpoints();
   if (!due) return due.error();
-  std::vector<std::string> walk;
+  DueWalk walk{true, {}};
   for (auto& e : due.value()) {
     if (std::find(filter.exclude.begin(), filter.exclude.end(), e) == filter.exclude.end())
-      walk.push_back(std::move(e));
+      walk.endpoints.push_back(std::move(e));
   }
-  return Walk{std::move(walk)};
+  if (walk.endpoints.size() > kMaxEndpointWalks) return DueWalk{false, filter.exclude};
+  return walk;
 }
 
-namespace {
-
-// The due notifications of one state in time order, as "t" and "id": all of
-// them through notifications_due, or those of the endpoints bound from
-// ?first_param on, one walk of notifications_due_endpoint each (each
-// stopping after `limit` rows: a backlog of millions is never sorted or
-// read as a whole).
-std::string due_walks(const char* state, const char* bound, const char* limit, size_t endpoints,
+// The due notifications of one state in time order, as "t" and "id", each
+// walk stopping after `limit` rows (a backlog of millions is never sorted or
+// read as a whole): those of each endpoint of `w`, one walk of
+// notifications_due_endpoint each, or all but `w`'s in one walk of
+// notifications_due. The endpoints are bound from ?first_param on.
+std::string due_walks(const char* state, const char* bound, const char* limit, const DueWalk& w,
                       int first_param) {
   auto walk = [&](const std::string& endpoint) {
     return std::string(
@@ -539,33 +550,36 @@ std::string due_walks(const char* state, const char* bound, const char* limit, s
            state + "'" + bound + endpoint + " AND " + kNotBlocked + " ORDER BY next_attempt_at, id LIMIT " +
            limit + ")";
   };
-  if (endpoints == 0) return walk("");
+  auto param = [&](size_t i) { return "?" + std::to_string(first_param + static_cast<int>(i)); };
+  if (!w.by_endpoint) {
+    std::string others;
+    for (size_t i = 0; i < w.endpoints.size(); ++i) others += (i ? ", " : "") + param(i);
+    return walk(others.empty() ? "" : " AND n.endpoint NOT IN (" + others + ")");
+  }
   std::string sql;
-  for (size_t i = 0; i < endpoints; ++i) {
-    sql += (i ? " UNION ALL " : "") + walk(" AND n.endpoint = ?" + std::to_string(first_param + i));
+  for (size_t i = 0; i < w.endpoints.size(); ++i) {
+    sql += (i ? " UNION ALL " : "") + walk(" AND n.endpoint = " + param(i));
   }
   return sql;
 }
 
-void bind_walked(db::Statement& st, const std::optional<std::vector<std::string>>& endpoints,
-                 int first_param) {
-  if (!endpoints) return;
+void bind_walked(db::Statement& st, const DueWalk& w, int first_param) {
   int p = first_param;
-  for (const auto& e : *endpoints) st.bind(p++, e);
+  for (const auto& e : w.endpoints) st.bind(p++, e);
 }
 
 }  // namespace
 
 Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int limit,
                                                            const EndpointFilter& filter) {
-  auto endpoints = endpoints_to_walk(filter);
-  if (!endpoints) return endpoints.error();
-  if (endpoints.value() && endpoints.value()->empty()) return std::vector<NotificationRow>{};
-  const size_t n = endpoints.value() ? endpoints.value()->size() : 0;
+  auto plan = plan_walk(*this, filter);
+  if (!plan) return plan.error();
+  const DueWalk& w = plan.value();
+  if (w.by_endpoint && w.endpoints.empty()) return std::vector<NotificationRow>{};
   auto prepared =
       cached("UPDATE notifications SET state = 'in_flight', updated_at = ?1 WHERE id IN (SELECT id FROM (" +
-             due_walks("pending", " AND next_attempt_at <= ?1", "?2", n, 3) + " UNION ALL " +
-             due_walks("waiting", " AND next_attempt_at <= ?1", "?2", n, 3) +
+             due_walks("pending", " AND next_attempt_at <= ?1", "?2", w, 3) + " UNION ALL " +
+             due_walks("waiting", " AND next_attempt_at <= ?1", "?2", w, 3) +
              ") ORDER BY t, id LIMIT ?2) RETURNING " + kNotificationColumns);
   if (!prepared) return prepared.error();
   // In WAL mode NORMAL skips the flush at commit; FULL comes back on the way out.
@@ -578,7 +592,7 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
   } unflushed{db_, synchronous_full_ && db_.exec("PRAGMA synchronous=NORMAL").ok()};
   Lease st(*prepared.value());
   st->bind(1, now_ms).bind(2, limit);
-  bind_walked(*st, endpoints.value(), 3);
+  bind_walked(*st, w, 3);
   std::vector<NotificationRow> rows;
   for (;;) {
     auto r = st->step();
@@ -595,16 +609,16 @@ Result<std::vector<NotificationRow>> StateStore::claim_due(int64_t now_ms, int l
 Result<std::optional<int64_t>> StateStore::next_due_at(const std::vector<std::string>& exclude_endpoints) {
   EndpointFilter filter;
   filter.exclude = exclude_endpoints;
-  auto endpoints = endpoints_to_walk(filter);
-  if (!endpoints) return endpoints.error();
-  if (endpoints.value() && endpoints.value()->empty()) return std::optional<int64_t>{};
-  const size_t n = endpoints.value() ? endpoints.value()->size() : 0;
+  auto plan = plan_walk(*this, filter);
+  if (!plan) return plan.error();
+  const DueWalk& w = plan.value();
+  if (w.by_endpoint && w.endpoints.empty()) return std::optional<int64_t>{};
   // As in claim_due: the first claimable row of each walk.
-  auto prepared = cached("SELECT MIN(t) FROM (" + due_walks("pending", "", "1", n, 1) + " UNION ALL " +
-                         due_walks("waiting", "", "1", n, 1) + ")");
+  auto prepared = cached("SELECT MIN(t) FROM (" + due_walks("pending", "", "1", w, 1) + " UNION ALL " +
+                         due_walks("waiting", "", "1", w, 1) + ")");
   if (!prepared) return prepared.error();
   Lease st(*prepared.value());
-  bind_walked(*st, endpoints.value(), 1);
+  bind_walked(*st, w, 1);
   auto r = st->step();
   if (!r) return r.error();
   if (!*r || st->is_null(0)) return std::optional<int64_t>{};

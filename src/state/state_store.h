@@ -157,6 +157,8 @@ class StateStore {
   };
   Result<std::vector<NotificationRow>> claim_due(int64_t now_ms, int limit,
                                                  const EndpointFilter& filter = {});
+  // Endpoints with pending or waiting notifications, one index seek each.
+  Result<std::vector<std::string>> due_endpoints();
   // Earliest next_attempt_at among pending and waiting rows.
   Result<std::optional<int64_t>> next_due_at(const std::vector<std::string>& exclude_endpoints = {});
   // Claimed notifications that were never sent go back to where the claim
@@ -241,10 +243,6 @@ class StateStore {
   Status migrate();
   Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
                                std::vector<NotificationRow>* claimed = nullptr);
-  // Endpoints with pending or waiting notifications.
-  Result<std::vector<std::string>> due_endpoints();
-  // Which endpoints a claim walks one by one; nullopt: all, in one walk.
-  Result<std::optional<std::vector<std::string>>> endpoints_to_walk(const EndpointFilter& filter);
   // After notification `id` stopped being owed (delivered, failed,
   // cancelled): the first held one of its endpoint and entity becomes due
   // unless another earlier one is still owed. Within the caller's transaction.

@@ -508,6 +508,29 @@ TEST_F(StateStoreTest, ClaimsByEndpointInTimeOrderAcrossTheOthers) {
   EXPECT_TRUE(store_->claim_due(2000, 10, not_mail)->empty());
 }
 
+TEST_F(StateStoreTest, ClaimsLeavingAnEndpointOutAmongManyOthers) {
+  // More endpoints with due notifications than a claim walks one by one
+  // (and more than SQLite's 500 terms of a compound SELECT would allow).
+  ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "mail"}, {"b", "mail"}})}, 100));
+  std::vector<IngestItem> items;
+  for (int i = 0; i < 260; ++i) items.push_back(item(2 + i, {{"a", "e" + std::to_string(i)}}));
+  ASSERT_TRUE(store_->ingest("s", 261, items, 200));
+  StateStore::EndpointFilter not_mail;
+  not_mail.exclude = {"mail"};
+  EXPECT_EQ(store_->next_due_at({"mail"}).value(), 200);
+  auto some = store_->claim_due(1000, 200, not_mail).value();
+  ASSERT_EQ(some.size(), 200u);
+  auto rest = store_->claim_due(1000, 200, not_mail).value();
+  ASSERT_EQ(rest.size(), 60u);
+  for (const auto& r : rest) some.push_back(r);
+  std::set<std::string> endpoints;
+  for (const auto& r : some) endpoints.insert(r.endpoint);
+  EXPECT_EQ(endpoints.size(), 260u);
+  EXPECT_EQ(endpoints.count("mail"), 0u);
+  EXPECT_FALSE(store_->next_due_at({"mail"}).value().has_value());
+  EXPECT_EQ(store_->next_due_at().value(), 100);
+}
+
 // A claim that leaves an endpoint out (one at its own max_in_flight, the one
 // likely to have a backlog) walks each other endpoint in an index of its
 // own, and finds which endpoints have due notifications one seek each.
