@@ -314,20 +314,21 @@ class Command {
       recipients = mine.front()->recipients;
     }
     if (auto to = a.get("--to")) {
-      // One of the recipients by address, or this address alone (a preview to oneself).
-      auto has = [&](const state::IngestItem::Target* t) {
-        return t->recipients.is_array() &&
-               std::any_of(t->recipients.begin(), t->recipients.end(),
-                           [&](const json& r) { return r.value("address", "") == *to; });
-      };
-      auto it = std::find_if(mine.begin(), mine.end(), has);
-      if (it != mine.end() && (*it)->recipients.size() == 1) {
-        recipients = (*it)->recipients;
-      } else {
-        recipients = json::array({{{"identity", ""}, {"address", *to}, {"name", ""}}});
-        if (it == mine.end() && !mine.empty())
-          err_ << "note: " << *to << " is not among the recipients; rendering for it anyway\n";
+      // One of the recipients by address (with its name), or this address alone (a preview to oneself).
+      json chosen = {{"identity", ""}, {"address", *to}, {"name", ""}};
+      bool listed = false;
+      for (const auto* t : mine) {
+        if (!t->recipients.is_array()) continue;
+        for (const auto& r : t->recipients) {
+          if (r.value("address", "") == *to) {
+            chosen = r;
+            listed = true;
+          }
+        }
       }
+      recipients = json::array({chosen});
+      if (!listed && !mine.empty())
+        err_ << "note: " << *to << " is not among the recipients; rendering for it anyway\n";
     } else if (mine.size() > 1) {
       err_ << "note: " << mine.size()
            << " messages, one per recipient; this is the first (--to ADDRESS picks "
