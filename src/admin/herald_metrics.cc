@@ -13,8 +13,6 @@ const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const std::vector<double> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                               1,     2.5,  5,     10,   30,  60};
 
-const char* const kStates[] = {"pending", "held", "in_flight", "waiting", "delivered", "failed", "cancelled"};
-
 }  // namespace
 
 HeraldMetrics::HeraldMetrics() {
@@ -95,7 +93,8 @@ std::string HeraldMetrics::scrape(const std::vector<state::EndpointStatus>& stat
     for (const auto& e : status) {
       if (e.endpoint == ep) found = &e;
     }
-    for (const char* st : kStates) {
+    for (state::State state : state::kAllStates) {
+      const char* st = state::to_string(state);
       double n = 0;
       if (found) {
         auto it = found->counts.find(st);
