@@ -731,14 +731,13 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
     const auto* ncfg = rt.config().find_notification(p.row.notification);
     mapping::Mapping* mapping = ncfg ? rt.mapping_for(p.row.notification) : nullptr;
     nlohmann::json extra = {{"Rule", p.row.rule.is_object() ? p.row.rule : nlohmann::json::object()}};
-    auto r = delivery::render(*endpoint, mapping, *event, &extra);
+    auto r = delivery::render(*endpoint, mapping, *event, &extra, as_text);
     if (!r) {
       // A producer database that is locked or unreachable may recover; a
       // mapping that cannot produce this message will not.
       auto outcome = r.error().transient ? HERALD_OUTCOME_RETRY : HERALD_OUTCOME_FAILED;
       return fail(outcome, "render: " + r.error().message, "render");
     }
-    if (as_text) r->to_text();
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
     p.fresh = true;  // kept for the next attempts if this one ends waiting (see finish())
   }

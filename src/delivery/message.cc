@@ -45,16 +45,19 @@ nlohmann::json default_envelope(const Event& e) {
 }
 
 Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping, const Event& event,
-                        const nlohmann::json* extra) {
+                        const nlohmann::json* extra, bool as_text) {
   Rendered r;
   if (mapping) {
-    auto m = mapping->render(mapping::RenderContext{event, extra});
+    auto m = mapping->render(mapping::RenderContext{event, extra},
+                             as_text ? mapping::BodyForm::Text : mapping::BodyForm::Tree);
     if (!m) return m.error();
-    r.verb = m->verb;
-    r.path = m->path;
+    r.verb = std::move(m->verb);
+    r.path = std::move(m->path);
     r.body = std::move(m->body);
+    r.body_text = std::move(m->body_text);
   } else {
     r.body = default_envelope(event);
+    if (as_text) r.to_text();
   }
   r.url = r.path.empty() ? endpoint.url : mapping::join_url(endpoint.url, r.path);
   return r;

@@ -42,8 +42,10 @@ nlohmann::json default_envelope(const Event& event);
 
 // Renders with the mapping when there is one, else the default envelope.
 // `extra` holds further sources for the mapping, e.g. {"Rule": {...}}.
+// `as_text`: the body is wanted as text only (to_text() done), which a
+// mapping writes without a tree.
 Result<Rendered> render(const config::EndpointConfig& endpoint, mapping::Mapping* mapping, const Event& event,
-                        const nlohmann::json* extra = nullptr);
+                        const nlohmann::json* extra = nullptr, bool as_text = false);
 
 // Owns every string a herald_message points to.
 class Message {

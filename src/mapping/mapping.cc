@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/text.h"
+#include "mapping/body_shape.h"
 #include "mapping/data_source.h"
 #include "mapping/jpath.h"
 #include "mapping/value_encoding.h"
@@ -141,6 +142,7 @@ struct Compiled {
   std::vector<UrlPiece> url;
   std::vector<DataSource> sources;
   std::vector<PropertyRule> properties;
+  BodyShape shape;  // where the properties go, for bodies written as text
 };
 
 // Conversion pipeline of one <Source>: DataType decoding first (how the
@@ -263,6 +265,9 @@ class Loader {
     if (body) {
       if (auto s = load_body(body); !s) return s.error();
     }
+    std::vector<const JPath*> paths;
+    for (const PropertyRule& prop : out_.properties) paths.push_back(&prop.jpath);
+    out_.shape = BodyShape(paths);
     return std::move(out_);
   }
 
@@ -805,14 +810,13 @@ struct Mapping::Impl {
 
   std::string where(int line) const { return c.path + ":" + std::to_string(line) + ": "; }
 
-  Result<RenderedMessage> render(const RenderContext& ctx) {
+  Result<RenderedMessage> render(const RenderContext& ctx, BodyForm form) {
     RenderState st;
     st.fetched.assign(c.sources.size(), Fetch::NotYet);
     st.rows.resize(c.sources.size());
 
     RenderedMessage msg;
     msg.verb = c.verb;
-    msg.body = nlohmann::json::object();
 
     for (const UrlPiece& piece : c.url) {
       if (!piece.ref) {
@@ -833,7 +837,11 @@ struct Mapping::Impl {
       msg.path += percent_encode_segment(strip_guid_braces(value_to_text(*v)));
     }
 
-    for (const PropertyRule& prop : c.properties) {
+    // Every value first, in file order (so the first failing property is
+    // the one named), then the body in the form asked for.
+    std::vector<std::optional<nlohmann::json>> values(c.properties.size());
+    for (std::size_t i = 0; i < c.properties.size(); ++i) {
+      const PropertyRule& prop = c.properties[i];
       // Built only for an error: a render runs for every notification.
       auto context = [&] { return where(prop.line) + "<Property JPath=\"" + prop.jpath_text + "\">: "; };
       Value v;
@@ -848,7 +856,15 @@ struct Mapping::Impl {
       }
       auto j = apply_rule(prop.source, std::move(v));
       if (!j) return Error{context() + j.error().message};
-      jpath_set(msg.body, prop.jpath, std::move(j).value());
+      values[i] = std::move(j).value();
+    }
+    if (form == BodyForm::Text) {
+      c.shape.write(msg.body_text, values);
+      return msg;
+    }
+    msg.body = nlohmann::json::object();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (values[i]) jpath_set(msg.body, c.properties[i].jpath, std::move(*values[i]));
     }
     return msg;
   }
@@ -869,7 +885,9 @@ Result<std::shared_ptr<Mapping>> Mapping::load(const std::string& path, db::Data
   return std::shared_ptr<Mapping>(new Mapping(std::move(impl)));
 }
 
-Result<RenderedMessage> Mapping::render(const RenderContext& ctx) { return impl_->render(ctx); }
+Result<RenderedMessage> Mapping::render(const RenderContext& ctx, BodyForm form) {
+  return impl_->render(ctx, form);
+}
 
 const std::string& Mapping::path() const { return impl_->c.path; }
 

@@ -19,10 +19,15 @@
 
 namespace herald::mapping {
 
+// How a render hands over the body: as a tree, or written out as JSON text
+// (for a channel that sends the body as it is, which then costs no tree).
+enum class BodyForm { Tree, Text };
+
 struct RenderedMessage {
-  std::string verb;     // POST (default), PUT, DELETE, PATCH
-  std::string path;     // the mapping's URL after substitution (values percent-encoded as path segments)
-  nlohmann::json body;  // always an object (empty object when no <Body>)
+  std::string verb;       // POST (default), PUT, DELETE, PATCH
+  std::string path;       // the mapping's URL after substitution (values percent-encoded as path segments)
+  nlohmann::json body;    // BodyForm::Tree: always an object (empty object when no <Body>); else null
+  std::string body_text;  // BodyForm::Text: the same body as JSON text, what json_text(body) would give
 };
 
 struct RenderContext {
@@ -57,7 +62,7 @@ class Mapping {
   // schema changed since load) gives an Error with transient set: the
   // daemon retries those later. Everything else is permanent: the same event
   // would fail the same way again.
-  Result<RenderedMessage> render(const RenderContext& ctx);
+  Result<RenderedMessage> render(const RenderContext& ctx, BodyForm form = BodyForm::Tree);
 
   const std::string& path() const;
   // IDs of the declared data sources, in file order.

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/json_text.h"
 #include "db/sqlite.h"
 #include "mapping/mapping.h"
 
@@ -75,7 +76,17 @@ class MappingDemoTest : public ::testing::Test {
     e.occurred_at = "2025-03-04T10:00:00.000Z";
     auto r = mappings_.at(file)->render(RenderContext{e});
     EXPECT_TRUE(r) << file << ": " << r.error().message;
-    return r ? *r : RenderedMessage{};
+    if (!r) return RenderedMessage{};
+    // The body written as text without a tree is the tree's text, byte for byte.
+    auto text = mappings_.at(file)->render(RenderContext{e}, BodyForm::Text);
+    EXPECT_TRUE(text) << file << ": " << text.error().message;
+    if (text) {
+      EXPECT_EQ(text->body_text, json_text(r->body)) << file;
+      EXPECT_TRUE(text->body.is_null()) << file;
+      EXPECT_EQ(text->path, r->path) << file;
+      EXPECT_EQ(text->verb, r->verb) << file;
+    }
+    return *r;
   }
 
   fs::path dir_;
