@@ -3,7 +3,9 @@
 // is versioned and migrated forward on open.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -247,6 +249,15 @@ class StateStore {
   // cancelled): the first held one of its endpoint and entity becomes due
   // unless another earlier one is still owed. Within the caller's transaction.
   Status release_held_after(int64_t id, int64_t now_ms);
+
+  // Writes `count` rows with a multi-row INSERT (RowsInsert, in
+  // state_store.cc), up to 32 rows per statement: bind(statement, k, i)
+  // binds row i as the statement's k-th row; written(first, n) follows
+  // each statement, which wrote rows first .. first + n - 1.
+  struct RowsInsert;
+  Status insert_rows(const RowsInsert& insert, size_t count,
+                     const std::function<void(db::Statement&, int, size_t)>& bind,
+                     const std::function<void(size_t, size_t)>& written = {});
 
   // A statement prepared once per SQL text and kept: claim_due,
   // finish_attempts, event and next_due_at run for every notification. Callers

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 #include "support/test_env.h"
@@ -106,6 +108,12 @@ TEST_F(StateStoreTest, WritesNotificationsWithoutATemporaryTable) {
   EXPECT_EQ(ephemeral_tables("INSERT INTO notifications (event_id, notification, endpoint, state, "
                              "next_attempt_at, created_at, updated_at, message_id, entity_key, ordered) "
                              "VALUES (1, 'n', 'e', 'in_flight', 0, 0, 0, 'm', 'k', 1)"),
+            0);
+  // Nor many rows to a statement, as ingest writes them.
+  EXPECT_EQ(ephemeral_tables("INSERT INTO notifications (event_id, notification, endpoint, state, "
+                             "next_attempt_at, created_at, updated_at, message_id, entity_key, ordered) "
+                             "VALUES (1, 'n', 'e', 'in_flight', 0, 0, 0, 'm', 'k', 1), "
+                             "(2, 'n', 'e', 'in_flight', 0, 0, 0, 'm2', 'k', 1)"),
             0);
   EXPECT_EQ(ephemeral_tables("UPDATE notifications SET state = 'delivered' WHERE id = 1"), 0);
   // ... and the order check still finds owed notifications through it.
@@ -425,6 +433,56 @@ TEST_F(StateStoreTest, IngestClaimsWhatItIsAskedToUnlessTheEntityIsOwedAnEarlier
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].event_id, 3);
   EXPECT_NE(due[0].id, claimed[1].id);
+}
+
+// Ingest writes many rows to a statement (32, then 16, 8 ...): a batch that
+// is not a multiple of that, with entities that come back within the batch
+// (within one statement's rows and across statements), comes out as if
+// written row by row.
+TEST_F(StateStoreTest, IngestOfALargeBatchHoldsRepeatedEntitiesAndHandsOutTheStoredRows) {
+  std::vector<IngestItem> items;
+  for (int64_t id = 1; id <= 77; ++id) {
+    IngestItem::Target ordered("n", "pacs", nullptr, nullptr, true);
+    ordered.claim = true;
+    IngestItem::Target other("m", "crm", nullptr, nullptr, false);
+    other.claim = id % 3 != 0;
+    IngestItem it = item(id, {ordered, other});
+    it.event.keys = {{"PersonID", "p" + std::to_string(id % 50)}};  // p1 .. p27 come twice
+    if (id == 40) it.targets.clear();                               // nothing listens: not kept
+    items.push_back(std::move(it));
+  }
+  std::vector<NotificationRow> claimed;
+  auto created = store_->ingest("s", 77, items, 500, &claimed);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created.value(), 152);
+  EXPECT_FALSE(store_->event(40).value().has_value());
+  ASSERT_TRUE(store_->event(77).value().has_value());
+  EXPECT_EQ(store_->event(77).value()->keys["PersonID"], "p27");
+
+  std::map<int64_t, int> in_flight_pacs;  // event id -> claimed to pacs
+  for (const auto& c : claimed) {
+    auto stored = store_->get(c.id).value();
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state, State::InFlight);
+    EXPECT_EQ(c.message_id, stored->message_id);
+    EXPECT_EQ(c.event_id, stored->event_id);
+    EXPECT_EQ(c.endpoint, stored->endpoint);
+    EXPECT_EQ(c.notification, stored->notification);
+    if (c.endpoint == "pacs") ++in_flight_pacs[c.event_id];
+  }
+  // pacs is ordered: an event whose person came earlier in the batch is held.
+  for (int64_t id = 1; id <= 77; ++id) {
+    if (id == 40) continue;
+    const bool repeat = id > 50;  // p1 .. p27 again
+    EXPECT_EQ(in_flight_pacs.count(id), repeat ? 0u : 1u) << "event " << id;
+  }
+  EXPECT_EQ(store_->count_in(State::Held).value(), 27);
+  // crm is not ordered: every one asked for is claimed.
+  const auto crm =
+      std::count_if(claimed.begin(), claimed.end(), [](const auto& c) { return c.endpoint == "crm"; });
+  EXPECT_EQ(crm, 76 - 25);  // 76 events kept, 25 of them (multiples of 3, 40 not) not claimed
+  EXPECT_EQ(store_->count_in(State::Pending).value(), 25);
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(49 + 51));
 }
 
 TEST_F(StateStoreTest, IngestBehindAnUnwrittenBatchWritesNothing) {
