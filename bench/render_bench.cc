@@ -125,6 +125,30 @@ void BM_RenderDeviceIssuedVaried(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderDeviceIssuedVaried);
 
+// What a channel that sends the body as it is (rest, json) gets: the body
+// as JSON text. Rendered as a tree and written out (as before), or written
+// as text straight from the property values (BodyForm::Text, what heraldd
+// does for such a channel).
+void BM_RenderDeviceIssuedToText(benchmark::State& state) {
+  Mapping& m = *demo().mapping;
+  const Event e = Demo::event(1, 1);
+  const bool direct = state.range(0) != 0;
+  for (auto _ : state) {
+    auto r = m.render(RenderContext{e},
+                      direct ? herald::mapping::BodyForm::Text : herald::mapping::BodyForm::Tree);
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      break;
+    }
+    std::string text = direct ? std::move(r->body_text) : herald::json_text(r->body);
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetLabel(direct ? "text from the values" : "tree, then json_text");
+  state.counters["renders_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RenderDeviceIssuedToText)->Arg(0)->Arg(1);
+
 // The rendered body as text: JSON as the rest, json and xml channels get it
 // (json_text), the same text through nlohmann's dump(), and XML (pugixml
 // tree + save).
