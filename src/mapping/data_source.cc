@@ -235,8 +235,12 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
     stmt_.reset();
     return error;
   }
+  // The names are checked again only after SQLite re-prepared the statement
+  // (a schema change), not for every row.
+  const int reprepared = sqlite3_stmt_status(stmt_.handle(), SQLITE_STMTSTATUS_REPREPARE, 0);
+  const bool checked = reprepared == columns_checked_at_;
   for (std::size_t slot = 0; slot < used_names_.size(); ++slot) {
-    const int col = column_index(slot);
+    const int col = checked ? used_index_[slot] : column_index(slot);
     if (col < 0) {
       // The view was redefined without a column the mapping reads. Leaving
       // the property out would send a wrong message; the producer is
@@ -265,6 +269,7 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
         break;  // NULL: absent
     }
   }
+  columns_checked_at_ = reprepared;
   stmt_.reset();
   return true;
 }

@@ -83,6 +83,9 @@ class DataSource {
   std::vector<std::string> columns_;
   std::vector<std::string> used_names_;  // by slot
   std::vector<int> used_index_;          // by slot, column index at prepare time
+  // The statement's re-prepare count when used_index_ was last checked
+  // against its column names (SQLITE_STMTSTATUS_REPREPARE); -1: never.
+  int columns_checked_at_ = -1;
 };
 
 }  // namespace herald::mapping

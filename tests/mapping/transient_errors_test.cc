@@ -187,6 +187,26 @@ TEST_F(MappingTransientTest, ViewRedefinedWithoutAUsedColumnIsTemporary) {
   EXPECT_EQ(r->body, json::parse(R"({"person": {"email": "ada@example.com", "active": true}})"));
 }
 
+// The columns' places are remembered between renders and looked up again
+// once SQLite prepared the statement anew for a changed schema.
+TEST_F(MappingTransientTest, ColumnsMovedBetweenRendersAreFoundByName) {
+  auto m = load(kMapping);
+  ASSERT_TRUE(m);
+  const json expected = json::parse(R"({"person": {"email": "ada@example.com", "active": true}})");
+  auto r = render(*m, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, expected);
+  auto s = other_.exec(
+      "DROP VIEW vPeople; CREATE VIEW vPeople AS SELECT Active, Email, ObjectID, PersonID FROM people");
+  ASSERT_TRUE(s) << s.error().message;
+  for (int i = 0; i < 2; ++i) {
+    r = render(*m, 1);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->path, "/people/79036D80-8322-404F-B146-F37AF6B016B4/edited");
+    EXPECT_EQ(r->body, expected);
+  }
+}
+
 TEST_F(MappingTransientTest, BadValuesAndMissingPlaceholdersStayPermanent) {
   auto m = load(kMapping);
   ASSERT_TRUE(m);
