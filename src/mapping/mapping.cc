@@ -622,6 +622,8 @@ class Loader {
     prop.line = line_of(n);
     auto jpath_text = attr(n, "JPath");
     if (!jpath_text) return fail(n, "JPath is required");
+    // A member name goes into the body's JSON text as it is.
+    if (!is_valid_utf8(*jpath_text)) return fail(n, "JPath is not valid UTF-8 text");
     auto jpath = parse_jpath(*jpath_text);
     if (!jpath) return fail(n, jpath.error().message);
     if (auto s = jpath_reserve(skeleton, *jpath); !s) return fail(n, s.error().message);

@@ -672,6 +672,8 @@ TEST_F(MappingBodyTest, SourceLoadErrors) {
       {"<Property JPath=\"a\"/>", "needs a <Source>"},
       {"<Property><Source Default=\"1\"/></Property>", "JPath is required"},
       {"<Property JPath=\"a..b\"><Source Default=\"1\"/></Property>", "empty name"},
+      // Latin-1 bytes where UTF-8 belongs: a name that no JSON text can hold.
+      {"<Property JPath=\"caf\xe9\"><Source Default=\"1\"/></Property>", "JPath is not valid UTF-8"},
       {"<Property JPath=\"a\"><Source Default=\"1\"/><Source Default=\"2\"/></Property>",
        "exactly one <Source>"},
       {prop("a.b", R"(Default="1")") + prop("a.b", R"(Default="2")"), "used twice"},
