@@ -12,8 +12,9 @@ namespace {
 using Node = BodyShape::Node;
 using Values = std::vector<std::optional<nlohmann::json>>;
 
-// While building, object members are kept by name (unquoted) in `keys`.
-Node& child(Node& parent, const JPathStep& step, Node::Kind kind) {
+// The node `step` leads to from `parent`, added if new; the step decides
+// what the parent is. While building, members are kept by name (unquoted).
+Node& child(Node& parent, const JPathStep& step) {
   if (step.is_index) {
     parent.kind = Node::Kind::Array;
     for (std::size_t i = 0; i < parent.items.size(); ++i) {
@@ -27,7 +28,7 @@ Node& child(Node& parent, const JPathStep& step, Node::Kind kind) {
     }
     parent.keys.push_back(step.key);
   }
-  parent.children.push_back(Node{kind, 0, {}, {}, {}});
+  parent.children.emplace_back();
   return parent.children.back();
 }
 
@@ -120,10 +121,7 @@ BodyShape::BodyShape(const std::vector<const JPath*>& paths) {
   for (std::size_t p = 0; p < paths.size(); ++p) {
     const JPath& path = *paths[p];
     Node* node = &root_;
-    for (std::size_t k = 0; k < path.size(); ++k) {
-      const bool last = k + 1 == path.size();
-      node = &child(*node, path[k], last ? Node::Kind::Leaf : Node::Kind::Object);
-    }
+    for (const JPathStep& step : path) node = &child(*node, step);
     node->kind = Node::Kind::Leaf;
     node->property = p;
   }
