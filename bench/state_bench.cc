@@ -49,7 +49,8 @@ int64_t now_ms() {
       .count();
 }
 
-// Adds kRefill pending notifications, due now, for one event.
+// Adds kRefill pending notifications, due now, for one event: ordered, as
+// endpoints are by default, each of an entity of its own.
 bool refill(const std::string& path, int64_t first) {
   auto db = herald::db::Database::open(path, herald::db::Database::Mode::ReadWriteCreate);
   if (!db) return false;
@@ -61,8 +62,9 @@ bool refill(const std::string& path, int64_t first) {
       std::to_string(first) + " UNION ALL SELECT i + 1 FROM k WHERE i < " +
       std::to_string(first + kRefill - 1) +
       ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
-      "created_at, updated_at, message_id, ordered) SELECT 1, 'n', 'e', 'pending', 0, 0, 0, 0, 'm-' || i, 0 "
-      "FROM k; COMMIT;";
+      "created_at, updated_at, message_id, entity_key, ordered, owed) SELECT 1, 'n', 'e', 'pending', 0, 0, "
+      "0, "
+      "0, 'm-' || i, 'p-' || i, 1, 1 FROM k; COMMIT;";
   return static_cast<bool>(db->exec(sql));
 }
 

@@ -484,15 +484,15 @@ class Bench {
       sql << "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " << b.waiting
           << ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, "
              "next_attempt_at, "
-          << "created_at, updated_at, message_id, ordered) SELECT 0, 'Person Changed', 'nginx', 'waiting', "
-             "1, "
-          << now + 86'400'000 << ", 0, 0, 'w-' || i, 0 FROM k;"
+          << "created_at, updated_at, message_id, ordered, owed) SELECT 0, 'Person Changed', 'nginx', "
+             "'waiting', 1, "
+          << now + 86'400'000 << ", 0, 0, 'w-' || i, 0, 1 FROM k;"
           << "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " << b.due
           << ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, "
              "next_attempt_at, "
-          << "created_at, updated_at, message_id, ordered) SELECT i, 'Person Changed', 'nginx', 'waiting', "
-             "1, "
-          << "0, 0, 0, 'd-' || i, 0 FROM k;"
+          << "created_at, updated_at, message_id, ordered, owed) SELECT i, 'Person Changed', 'nginx', "
+             "'waiting', 1, "
+          << "0, 0, 0, 'd-' || i, 0, 1 FROM k;"
           << "COMMIT;";
       if (auto s = db->exec(sql.str()); !s) throw std::runtime_error("backlog: " + s.error().message);
       // The due times start a few seconds from now, whatever building the backlog took.

@@ -17,7 +17,7 @@ namespace herald::state {
 namespace {
 
 // Each entry moves the schema one version forward; never edit a shipped one.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE cursors (
   source  TEXT PRIMARY KEY,
@@ -145,6 +145,24 @@ UPDATE notifications SET state = 'held'
       AND p.entity_key = notifications.entity_key AND p.id < notifications.id
       AND (p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held'));
 )sql",
+    // 9: whether a notification is still owed, in a column of its own for the
+    // order index's condition. With the state there, SQLite deleted and wrote
+    // again a notification's entry when a claim moved it from pending to
+    // in_flight, though both are owed. And an ordered notification that is
+    // pending or waiting never has an earlier one of its entity owed (those
+    // are held), which claims rely on instead of checking each candidate:
+    // what an older Herald let pass that way is held here.
+    R"sql(
+ALTER TABLE notifications ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
+UPDATE notifications SET owed = 1
+  WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held';
+DROP INDEX notifications_order;
+CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) WHERE owed = 1;
+UPDATE notifications SET state = 'held'
+  WHERE (state = 'pending' OR state = 'waiting') AND ordered = 1 AND entity_key IS NOT NULL
+    AND EXISTS (SELECT 1 FROM notifications p WHERE p.endpoint = notifications.endpoint
+      AND p.entity_key = notifications.entity_key AND p.id < notifications.id AND p.owed = 1);
+)sql",
 };
 
 constexpr const char* kNotificationColumns =
@@ -152,10 +170,15 @@ constexpr const char* kNotificationColumns =
     "message_id, last_error, last_status, "
     "(SELECT payload FROM payloads WHERE notification_id = notifications.id), rule, recipients";
 
-// A notification still owed, in the words of the order index's condition
-// (SQLite uses a partial index only for a query that repeats them).
-const std::string kOwed =
-    "(p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held')";
+// A notification still owed (pending, in_flight, waiting or held), in the
+// words of the order index's condition (SQLite uses a partial index only for
+// a query that repeats them).
+const std::string kOwed = "p.owed = 1";
+
+// The value of the owed column for a notification in state `s`.
+int owed(State s) {
+  return s == State::Pending || s == State::InFlight || s == State::Waiting || s == State::Held ? 1 : 0;
+}
 
 // An earlier notification of n's endpoint and entity is still owed.
 const std::string kEarlierOwed =
@@ -163,15 +186,14 @@ const std::string kEarlierOwed =
     "AND p.id < n.id AND " +
     kOwed + ")";
 
-// An ordered notification is held back while an earlier one for the same
-// endpoint and entity is still owed (the partial index serves this).
-// Such a notification is held from the start; this check remains for one
-// an operator sent again while an earlier one became owed again as well.
-const std::string kNotBlocked = "(n.ordered = 0 OR n.entity_key IS NULL OR NOT " + kEarlierOwed + ")";
+// An ordered notification waits while an earlier one for the same endpoint
+// and entity is still owed (the order index serves this).
+const std::string kBehindOwed = "n.ordered = 1 AND n.entity_key IS NOT NULL AND " + kEarlierOwed;
 
-// Where a notification goes when it becomes owed again (an operator's retry).
-const std::string kPendingOrHeld = "CASE WHEN n.ordered = 1 AND n.entity_key IS NOT NULL AND " +
-                                   kEarlierOwed + " THEN 'held' ELSE 'pending' END";
+// Where a notification goes when it becomes owed again (an operator's retry,
+// a restart): held if it must wait. Claims never check the order, so no
+// ordered notification is pending or waiting behind an owed one.
+const std::string kPendingOrHeld = "CASE WHEN " + kBehindOwed + " THEN 'held' ELSE 'pending' END";
 
 // A cached statement for one call: reset, its bindings cleared, when the
 // call ends, whichever way it ends.
@@ -438,8 +460,8 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", 11);
   static const RowsInsert kNotifications(
       "INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
-      "created_at, updated_at, message_id, rule, recipients, entity_key, ordered) VALUES ",
-      "(?1, ?2, ?3, ?10, 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9)", 10);
+      "created_at, updated_at, message_id, rule, recipients, entity_key, ordered, owed) VALUES ",
+      "(?1, ?2, ?3, ?10, 0, ?4, ?4, ?4, ?5, ?6, ?7, ?8, ?9, 1)", 10);
   // An ordered target is held while an earlier notification for its entity
   // is still owed (kEarlierOwed; every existing row is earlier); otherwise a
   // claimed one starts in_flight. Asked apart from the insert: an INSERT
@@ -654,8 +676,7 @@ std::string due_walks(const char* state, const char* bound, const char* limit, c
   auto walk = [&](const std::string& endpoint) {
     return std::string(
                "SELECT * FROM (SELECT next_attempt_at AS t, id FROM notifications n WHERE state = '") +
-           state + "'" + bound + endpoint + " AND " + kNotBlocked + " ORDER BY next_attempt_at, id LIMIT " +
-           limit + ")";
+           state + "'" + bound + endpoint + " ORDER BY next_attempt_at, id LIMIT " + limit + ")";
   };
   auto param = [&](size_t i) { return "?" + std::to_string(first_param + static_cast<int>(i)); };
   if (!w.by_endpoint) {
@@ -740,13 +761,15 @@ Result<int64_t> StateStore::unclaim(const std::vector<int64_t>& ids, int64_t now
       "updated_at = ?2 WHERE id = ?1 AND state = 'in_flight'");
   if (!prepared) return prepared.error();
   int64_t n = 0;
-  {
-    Lease st(*prepared.value());
-    for (int64_t id : ids) {
+  for (int64_t id : ids) {
+    {
+      Lease st(*prepared.value());
       st->bind(1, id).bind(2, now_ms);
       if (auto s = st->run(); !s) return s.error();
-      n += db_.changes();
     }
+    if (db_.changes() == 0) continue;
+    ++n;
+    if (auto s = hold_if_behind(id, now_ms); !s) return s.error();
   }
   if (auto s = tx->commit(); !s) return s.error();
   return n;
@@ -766,9 +789,11 @@ Result<int64_t> StateStore::recover_in_flight(int64_t now_ms) {
       !s) {
     return s.error();
   }
-  if (auto s = db_.exec(
-          "UPDATE notifications SET state = 'pending', attempts = attempts + 1, next_attempt_at = " +
-          std::to_string(now_ms) + ", updated_at = " + std::to_string(now_ms) + " WHERE state = 'in_flight'");
+  // One let through while an earlier one of its entity became owed again
+  // (an operator's retry) waits for it now.
+  if (auto s = db_.exec("UPDATE notifications AS n SET state = " + kPendingOrHeld +
+                        ", attempts = attempts + 1, next_attempt_at = " + std::to_string(now_ms) +
+                        ", updated_at = " + std::to_string(now_ms) + " WHERE state = 'in_flight'");
       !s) {
     return s.error();
   }
@@ -791,8 +816,8 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
       "response, error_class) VALUES ",
       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", 9);
   auto prepared_up = cached(
-      "UPDATE notifications SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), "
-      "updated_at = ?5, last_error = ?6, last_status = ?7 WHERE id = ?1");
+      "UPDATE notifications SET state = ?2, owed = ?8, attempts = ?3, next_attempt_at = COALESCE(?4, "
+      "next_attempt_at), updated_at = ?5, last_error = ?6, last_status = ?7 WHERE id = ?1");
   if (!prepared_up) return prepared_up.error();
   auto prepared_payload =
       cached("INSERT OR REPLACE INTO payloads (notification_id, payload) VALUES (?1, ?2)");
@@ -835,8 +860,11 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
       } else {
         up->bind(6, r.last_error);
       }
-      up->bind(7, a.http_status);
+      up->bind(7, a.http_status).bind(8, owed(r.next));
       if (auto s = up->run(); !s) return s;
+    }
+    if (r.next == State::Waiting || r.next == State::Pending) {
+      if (auto s = hold_if_behind(a.notification_id, a.finished_at); !s) return s;
     }
     if (held && (r.next == State::Delivered || r.next == State::Failed || r.next == State::Cancelled)) {
       if (auto s = release_held_after(a.notification_id, a.finished_at); !s) return s;
@@ -860,11 +888,14 @@ Result<bool> StateStore::retry_now(int64_t id, int64_t now_ms) {
   if (!drop) return drop.error();
   if (auto s = drop->bind(1, id).run(); !s) return s.error();
   auto st = db_.prepare("UPDATE notifications AS n SET state = " + kPendingOrHeld +
-                        ", next_attempt_at = ?2, updated_at = ?2 "
+                        ", owed = 1, next_attempt_at = ?2, updated_at = ?2 "
                         "WHERE id = ?1 AND state IN ('waiting', 'failed', 'cancelled', 'pending')");
   if (!st) return st.error();
   if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
   bool changed = db_.changes() > 0;
+  if (changed) {
+    if (auto s = hold_later_than(id, now_ms); !s) return s.error();
+  }
   if (auto s = tx->commit(); !s) return s.error();
   return changed;
 }
@@ -873,7 +904,7 @@ Result<bool> StateStore::cancel(int64_t id, int64_t now_ms) {
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();
   auto st = db_.prepare(
-      "UPDATE notifications SET state = 'cancelled', updated_at = ?2 "
+      "UPDATE notifications SET state = 'cancelled', owed = 0, updated_at = ?2 "
       "WHERE id = ?1 AND state IN ('pending', 'waiting', 'failed', 'held')");
   if (!st) return st.error();
   if (auto s = st->bind(1, id).bind(2, now_ms).run(); !s) return s.error();
@@ -909,6 +940,25 @@ Status StateStore::release_held_after(int64_t id, int64_t now_ms) {
   if (!release) return release.error();
   Lease st(*release.value());
   return st->bind(1, held).bind(2, now_ms).run();
+}
+
+Status StateStore::hold_if_behind(int64_t id, int64_t now_ms) {
+  auto hold = cached("UPDATE notifications AS n SET state = 'held', updated_at = ?2 WHERE n.id = ?1 AND " +
+                     kBehindOwed + " AND (n.state = 'pending' OR n.state = 'waiting')");
+  if (!hold) return hold.error();
+  Lease st(*hold.value());
+  return st->bind(1, id).bind(2, now_ms).run();
+}
+
+Status StateStore::hold_later_than(int64_t id, int64_t now_ms) {
+  // Through the order index: only the entity's owed notifications are read.
+  auto hold = cached(
+      "UPDATE notifications AS n SET state = 'held', updated_at = ?2 FROM notifications AS d "
+      "WHERE d.id = ?1 AND d.owed = 1 AND n.endpoint = d.endpoint AND n.entity_key = d.entity_key "
+      "AND n.id > d.id AND n.owed = 1 AND n.ordered = 1 AND (n.state = 'pending' OR n.state = 'waiting')");
+  if (!hold) return hold.error();
+  Lease st(*hold.value());
+  return st->bind(1, id).bind(2, now_ms).run();
 }
 
 Result<std::optional<int64_t>> StateStore::held_behind(int64_t id) {
@@ -1084,14 +1134,24 @@ Result<int64_t> StateStore::retry_failed(int64_t now_ms, std::optional<int64_t> 
   if (!drop) return drop.error();
   if (auto s = drop->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint).run(); !s) return s.error();
   // In id order: one sent again behind an earlier one sent again is held.
-  auto st = db_.prepare("UPDATE notifications AS n SET state = " + kPendingOrHeld +
-                        ", next_attempt_at = ?1, updated_at = ?1 WHERE " + matching);
+  auto st =
+      db_.prepare("UPDATE notifications AS n SET state = " + kPendingOrHeld +
+                  ", owed = 1, next_attempt_at = ?1, updated_at = ?1 WHERE " + matching + " RETURNING id");
   if (!st) return st.error();
   st->bind(1, now_ms).bind(2, since_ms).bind(3, endpoint);
-  if (auto s = st->run(); !s) return s.error();
-  auto changed = static_cast<int64_t>(db_.changes());
+  std::vector<int64_t> revived;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    revived.push_back(st->column_int(0));
+  }
+  st->reset();
+  for (int64_t id : revived) {
+    if (auto s = hold_later_than(id, now_ms); !s) return s.error();
+  }
   if (auto s = tx->commit(); !s) return s.error();
-  return changed;
+  return static_cast<int64_t>(revived.size());
 }
 
 Result<int64_t> StateStore::prune_delivered_before(int64_t before_ms) {

@@ -249,6 +249,13 @@ class StateStore {
   // cancelled): the first held one of its endpoint and entity becomes due
   // unless another earlier one is still owed. Within the caller's transaction.
   Status release_held_after(int64_t id, int64_t now_ms);
+  // Notification `id`, pending or waiting again, is held instead when it
+  // must wait for an earlier one of its entity. Within the caller's transaction.
+  Status hold_if_behind(int64_t id, int64_t now_ms);
+  // After notification `id` became owed again (an operator's retry): the
+  // later pending or waiting ordered ones of its entity are held behind it.
+  // Within the caller's transaction.
+  Status hold_later_than(int64_t id, int64_t now_ms);
 
   // Writes `count` rows with a multi-row INSERT (RowsInsert, in
   // state_store.cc), up to 32 rows per statement: bind(statement, k, i)

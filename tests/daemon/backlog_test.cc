@@ -47,11 +47,11 @@ long peak_rss_with_backlog(int due, int later) {
         "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " +
         std::to_string(due + later) +
         ") INSERT INTO notifications (event_id, notification, endpoint, state, attempts, next_attempt_at, "
-        "created_at, updated_at, message_id, ordered) SELECT 1, 'Person Added', 'pacs', "
+        "created_at, updated_at, message_id, ordered, owed) SELECT 1, 'Person Added', 'pacs', "
         "CASE WHEN i <= " +
         std::to_string(due) + " THEN 'pending' ELSE 'waiting' END, 0, CASE WHEN i <= " + std::to_string(due) +
         " THEN " + std::to_string(now - 1000) + " ELSE " + std::to_string(now + 86'400'000) +
-        " END, 0, 0, 'm-' || i, 0 FROM k; COMMIT;";
+        " END, 0, 0, 'm-' || i, 0, 1 FROM k; COMMIT;";
     auto done = db->exec(sql);
     EXPECT_TRUE(done) << done.error().message;
   }

@@ -57,11 +57,11 @@ class StateStoreTest : public ::testing::Test {
 };
 
 TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
-  EXPECT_EQ(store_->schema_version(), 8);
+  EXPECT_EQ(store_->schema_version(), 9);
   store_.reset();
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 8);
+  EXPECT_EQ(again->schema_version(), 9);
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
@@ -75,7 +75,7 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
         "ALTER TABLE notifications DROP COLUMN rule; "
         "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
         "DROP INDEX notifications_order; DROP INDEX notifications_held; DROP INDEX "
-        "notifications_due_endpoint; "
+        "notifications_due_endpoint; ALTER TABLE notifications DROP COLUMN owed; "
         "ALTER TABLE notifications DROP COLUMN entity_key; "
         "ALTER TABLE notifications DROP COLUMN ordered; "
         "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
@@ -84,7 +84,7 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 8);
+  EXPECT_EQ(again->schema_version(), 9);
   auto rows = again->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
@@ -118,9 +118,33 @@ TEST_F(StateStoreTest, WritesNotificationsWithoutATemporaryTable) {
   EXPECT_EQ(ephemeral_tables("UPDATE notifications SET state = 'delivered' WHERE id = 1"), 0);
   // ... and the order check still finds owed notifications through it.
   EXPECT_THAT(
-      plan("SELECT 1 FROM notifications p WHERE p.endpoint = 'e' AND p.entity_key = 'k' AND "
-           "(p.state = 'pending' OR p.state = 'in_flight' OR p.state = 'waiting' OR p.state = 'held')"),
+      plan("SELECT 1 FROM notifications p WHERE p.endpoint = 'e' AND p.entity_key = 'k' AND p.owed = 1"),
       ::testing::HasSubstr("USING INDEX notifications_order"));
+}
+
+// A claim moves a notification from pending or waiting to in_flight, owed
+// all along: its entry in the order index stays as it is (the index's
+// condition names the owed column, which a claim does not write), where
+// SQLite used to delete and write it again. A result that ends it does
+// remove it.
+TEST_F(StateStoreTest, AClaimLeavesTheOrderIndexAlone) {
+  auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(raw);
+  auto root = raw->prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'notifications_order'");
+  ASSERT_TRUE(root);
+  ASSERT_TRUE(root->step().value());
+  const std::string order_root = std::to_string(root->column_int(0));
+  auto writes_order_index = [&](const std::string& sql) {
+    auto st = raw->prepare("EXPLAIN " + sql);
+    if (!st) return true;
+    bool writes = false;
+    for (auto row = st->step(); row && *row; row = st->step())
+      writes |= st->column_text(1) == "OpenWrite" && st->column_text(3) == order_root;
+    return writes;
+  };
+  EXPECT_FALSE(
+      writes_order_index("UPDATE notifications SET state = 'in_flight', updated_at = 1 WHERE id = 1"));
+  EXPECT_TRUE(writes_order_index("UPDATE notifications SET state = 'delivered', owed = 0 WHERE id = 1"));
 }
 
 // The due index holds pending and waiting notifications only, so that one
@@ -349,17 +373,151 @@ TEST_F(HeldTest, AnOlderDatabaseHoldsWhatWasBlocked) {
     ASSERT_TRUE(raw->exec(
         "UPDATE notifications SET state = 'pending' WHERE state = 'held'; DROP INDEX notifications_held; "
         "DROP INDEX notifications_due_endpoint; "
-        "DROP INDEX notifications_order; "
+        "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
         "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
         "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting'; PRAGMA user_version = 7;"));
   }
   auto again = StateStore::open(dir_.file("state.db"));
   ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 8);
+  EXPECT_EQ(again->schema_version(), 9);
   EXPECT_EQ(again->get(ids[0]).value()->state, State::Pending);
   EXPECT_EQ(again->get(ids[1]).value()->state, State::Held);
   EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
   EXPECT_EQ(again->count_in(State::Pending).value(), 2);  // the head and event 20
+}
+
+TEST_F(HeldTest, VersionNineMarksWhatIsOwedAndHoldsWhatAClaimWouldHaveChecked) {
+  auto ids = ingest_same_entity(3);
+  auto other = ingest_same_entity(1, 10);  // behind ids[0] as well: held
+  ASSERT_TRUE(store_->ingest("s", 20, {item(20, {IngestItem::Target("n", "pacs")})}, 100));
+  ASSERT_EQ(store_->claim_due(100, 10)->size(), 2u);  // ids[0] and event 20
+  const int64_t delivered = store_->list(std::nullopt, 10).value().front().id;
+  finish(delivered, State::Delivered);
+  store_.reset();
+  {
+    // Back to version 8, where an operator's retry could leave a later
+    // notification of the entity pending (claims checked the order).
+    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(raw->exec(
+        "UPDATE notifications SET state = 'pending' WHERE id = " + std::to_string(ids[2]) +
+        "; UPDATE notifications SET state = 'waiting', attempts = 1 WHERE id = " + std::to_string(other[0]) +
+        "; DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
+        "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
+        "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held'; "
+        "PRAGMA user_version = 8;"));
+  }
+  auto again = StateStore::open(dir_.file("state.db"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->schema_version(), 9);
+  EXPECT_EQ(again->get(ids[0]).value()->state, State::InFlight);
+  EXPECT_EQ(again->get(ids[1]).value()->state, State::Held);
+  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
+  EXPECT_EQ(again->get(other[0]).value()->state, State::Held);
+  EXPECT_EQ(test::query_int(dir_.file("state.db"), "SELECT COUNT(*) FROM notifications WHERE owed = 1"), 4);
+  EXPECT_EQ(test::query_int(dir_.file("state.db"),
+                            "SELECT owed FROM notifications WHERE id = " + std::to_string(delivered)),
+            0);
+  // The head's result releases the next one only.
+  AttemptRow a{ids[0], 1, 100, 110, "delivered", 200, "", "", ""};
+  ASSERT_TRUE(again->finish_attempt(a, State::Delivered, std::nullopt, ""));
+  EXPECT_EQ(again->get(ids[1]).value()->state, State::Pending);
+  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
+}
+
+// Claims do not check the order of what they take: whatever becomes owed
+// again holds the later notifications of its entity that are not yet sent.
+class RevivedTest : public HeldTest {
+ protected:
+  // One notification of the entity failed, then a later one arrived: it is
+  // due (nothing earlier is owed). Their ids.
+  std::pair<int64_t, int64_t> failed_then_later() {
+    auto first = ingest_same_entity(1);
+    EXPECT_EQ(store_->claim_due(100, 10)->size(), 1u);
+    finish(first[0], State::Failed);
+    auto later = ingest_same_entity(1, 10);
+    EXPECT_EQ(state_of(later[0]), State::Pending);
+    return {first[0], later[0]};
+  }
+  std::vector<int64_t> claimable(int64_t now) {
+    auto rows = store_->claim_due(now, 10);
+    EXPECT_TRUE(rows) << rows.error().message;
+    std::vector<int64_t> ids;
+    if (rows) {
+      for (const auto& r : rows.value()) ids.push_back(r.id);
+    }
+    return ids;
+  }
+};
+
+TEST_F(RevivedTest, ARetryHoldsTheLaterDueOnes) {
+  auto [first, later] = failed_then_later();
+  auto behind = ingest_same_entity(1, 20);
+  EXPECT_EQ(state_of(behind[0]), State::Held);
+  EXPECT_TRUE(store_->retry_now(first, 200).value());
+  EXPECT_EQ(state_of(first), State::Pending);
+  EXPECT_EQ(state_of(later), State::Held);
+  EXPECT_EQ(store_->held_behind(later).value(), first);
+  EXPECT_EQ(state_of(behind[0]), State::Held);
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(first));
+  finish(first, State::Delivered);
+  EXPECT_EQ(state_of(later), State::Pending);
+  EXPECT_EQ(state_of(behind[0]), State::Held);
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(later));
+}
+
+TEST_F(RevivedTest, RetryingAllFailedHoldsTheLaterDueOnes) {
+  auto [first, later] = failed_then_later();
+  auto unordered = ingest_same_entity(1, 20);  // held behind `later`
+  EXPECT_EQ(store_->retry_failed(200, std::nullopt, std::nullopt).value(), 1);
+  EXPECT_EQ(state_of(later), State::Held);
+  EXPECT_EQ(state_of(unordered[0]), State::Held);
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(first));
+}
+
+TEST_F(RevivedTest, ALaterOneInFlightWaitsHeldWhenItsAttemptFails) {
+  auto [first, later] = failed_then_later();
+  EXPECT_THAT(claimable(150), ::testing::ElementsAre(later));
+  EXPECT_TRUE(store_->retry_now(first, 200).value());
+  EXPECT_EQ(state_of(later), State::InFlight);  // already on its way
+  AttemptRow a{later, 1, 200, 210, "retry", 503, "HTTP 503", "", "http"};
+  ASSERT_TRUE(store_->finish_attempt(a, State::Waiting, 250, "HTTP 503"));
+  EXPECT_EQ(state_of(later), State::Held);
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(first));  // `later` is due, but held
+  finish(first, State::Delivered);
+  EXPECT_EQ(state_of(later), State::Waiting);
+  EXPECT_EQ(store_->get(later).value()->next_attempt_at, 250);
+}
+
+TEST_F(RevivedTest, ALaterOneInFlightIsHeldWhenItGoesBackUnsent) {
+  auto [first, later] = failed_then_later();
+  EXPECT_THAT(claimable(150), ::testing::ElementsAre(later));
+  EXPECT_TRUE(store_->retry_now(first, 200).value());
+  EXPECT_EQ(store_->unclaim({later}, 210).value(), 1);
+  EXPECT_EQ(state_of(later), State::Held);
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(first));
+}
+
+TEST_F(RevivedTest, ALaterOneInFlightAtARestartIsHeld) {
+  auto [first, later] = failed_then_later();
+  EXPECT_THAT(claimable(150), ::testing::ElementsAre(later));
+  EXPECT_TRUE(store_->retry_now(first, 200).value());
+  EXPECT_EQ(store_->recover_in_flight(210).value(), 1);
+  EXPECT_EQ(state_of(later), State::Held);
+  EXPECT_EQ(store_->get(later).value()->attempts, 1);  // the interrupted attempt counts
+  EXPECT_THAT(claimable(300), ::testing::ElementsAre(first));
+}
+
+// Holding the later ones reads the entity's owed notifications only.
+TEST_F(RevivedTest, HoldingTheLaterOnesReadsTheOrderIndex) {
+  auto p = plan(
+      "UPDATE notifications AS n SET state = 'held', updated_at = 1 FROM notifications AS d "
+      "WHERE d.id = 1 AND d.owed = 1 AND n.endpoint = d.endpoint AND n.entity_key = d.entity_key "
+      "AND n.id > d.id AND n.owed = 1 AND n.ordered = 1 AND (n.state = 'pending' OR n.state = 'waiting')");
+  EXPECT_THAT(p, ::testing::HasSubstr("SEARCH d USING INTEGER PRIMARY KEY"));
+  EXPECT_THAT(
+      p, ::testing::HasSubstr("SEARCH n USING INDEX notifications_order (endpoint=? AND entity_key=? AND "
+                              "id>?)"));
 }
 
 // Finding what to release reads an index of the held ones alone: a
