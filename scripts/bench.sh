@@ -9,7 +9,8 @@
 # then runs, on 127.0.0.1 only:
 #   - end to end (build/bench/herald_bench_e2e): the libcurl multi ceiling,
 #     syslog-ng, heraldd with synchronous=NORMAL and FULL, latency at a paced
-#     rate, a backlog of a million waiting notifications;
+#     rate, a backlog of a million waiting notifications, the catch-up after an
+#     endpoint's outage;
 #   - the micro benchmarks (rules, render, json, state).
 # Every process it starts (nginx, syslog-ng, heraldd) is stopped at the end,
 # also on failure or Ctrl-C; each phase has a time limit.
@@ -22,7 +23,7 @@
 #   BENCH_BACKLOG=1000000   notifications waiting in the backlog run
 #   BENCH_CONCURRENCY=8,16,32,64   connections tried for the ceiling (the best is reported)
 #   BENCH_SYSLOG_NG_WORKERS=8
-#   BENCH_SKIP=             phases to leave out: ceiling,syslog-ng,normal,full,latency,backlog,micro
+#   BENCH_SKIP=             phases to leave out: ceiling,syslog-ng,normal,full,latency,backlog,drain,micro
 #   BENCH_JOBS=$(nproc)     build jobs
 #   BENCH_BUILD_DIR=build
 set -euo pipefail

@@ -15,6 +15,8 @@
 //              insert-to-delivery latency, idle RSS and idle CPU
 //   backlog    heraldd with --backlog notifications waiting for a retry tomorrow and 1,000 more
 //              coming due over 10 s: RSS and the delay from due time to dispatch
+//   drain      the N events arrive while the endpoint is down (nothing listens on its port);
+//              once it is back, how fast heraldd delivers what waited (synchronous=FULL)
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -65,7 +67,7 @@ struct Options {
   std::cerr << "herald_bench_e2e: " << message
             << "\nusage: herald_bench_e2e [--n N] [--body-bytes B] [--rate R] [--latency-seconds S] "
                "[--backlog M] [--concurrency 8,16,32,64] [--syslog-ng-workers W] [--phase-timeout S] "
-               "[--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog]\n";
+               "[--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog,drain]\n";
   std::exit(2);
 }
 
@@ -169,6 +171,14 @@ struct Latency {
   int idle_seconds = 0;
 };
 
+// An endpoint's outage and what heraldd does once it is back.
+struct Drain {
+  int64_t waiting = 0;  // the first of each person's notifications, its attempt failed
+  int64_t held = 0;     // the others, behind it
+  double outage_seconds = 0;
+  Throughput delivery;
+};
+
 struct Backlog {
   int64_t waiting = 0;
   int64_t due = 0;
@@ -203,6 +213,7 @@ class Bench {
     if (!o_.skip.count("latency")) run_latency(true);
     if (!o_.skip.count("latency")) run_latency(false);
     if (!o_.skip.count("backlog")) run_backlog();
+    if (!o_.skip.count("drain")) run_drain();
     nginx_.reset();
   }
 
@@ -233,13 +244,15 @@ class Bench {
     note("  settled in " + fixed(seconds_since(t0), 1) + " s (sync, then 1 s idle)");
   }
 
+  // heraldd's configuration: the producer's events to `url` (nginx's, with
+  // a path prefix of the phase's own).
   std::string herald_config(const std::string& run_dir, const std::string& producer_db,
-                            const std::string& prefix, bool full) const {
+                            const std::string& url, bool full) const {
     std::ostringstream toml;
     toml << "[daemon]\nstate_db = \"state.db\"\nplugin_dir = \"" << HERALD_BENCH_PLUGIN_DIR << "\"\n"
          << "state_synchronous = \"" << (full ? "full" : "normal") << "\"\n\n"
          << "[outbox]\ndatabase = \"" << producer_db << "\"\n\n"
-         << "[endpoints.nginx]\nchannel = \"rest\"\nurl = \"" << nginx_->url() << prefix << "\"\n\n"
+         << "[endpoints.nginx]\nchannel = \"rest\"\nurl = \"" << url << "\"\n\n"
          << "[[notification]]\nname = \"Person Changed\"\non = \"" << kEventName << "\"\n"
          << "endpoint = \"nginx\"\nmapping = \"" << mapping() << "\"\n";
     fs::create_directories(run_dir);
@@ -342,7 +355,7 @@ class Bench {
   void run_herald(bool full) {
     settle();
     const std::string run = dir_.file(full ? "herald-full" : "herald-normal");
-    const std::string config = herald_config(run, producer(), "/h", full);
+    const std::string config = herald_config(run, producer(), nginx_->url() + "/h", full);
     note(std::string("heraldd, synchronous=") + (full ? "FULL" : "NORMAL"));
     RequestCounter counter(*nginx_);
     const auto start = Clock::now();
@@ -407,7 +420,7 @@ class Bench {
     po.padding = padding_;
     create_producer(run + "/producer.db", mapping(), po);
     const std::string prefix = full ? "/lat/full" : "/lat/normal";
-    const std::string config = herald_config(run, run + "/producer.db", prefix, full);
+    const std::string config = herald_config(run, run + "/producer.db", nginx_->url() + prefix, full);
     note(std::string("latency at ") + std::to_string(o_.rate) +
          " events/s, synchronous=" + (full ? "FULL" : "NORMAL"));
     test::DaemonProcess p(config, run + "/heraldd.log");
@@ -458,7 +471,7 @@ class Bench {
     ProducerOptions po;
     po.padding = padding_;
     create_producer(run + "/producer.db", mapping(), po);
-    const std::string config = herald_config(run, run + "/producer.db", "/b", true);
+    const std::string config = herald_config(run, run + "/producer.db", nginx_->url() + "/b", true);
     Backlog b;
     b.waiting = o_.backlog;
     b.due = 1000;
@@ -526,6 +539,69 @@ class Bench {
     backlog_ = b;
   }
 
+  void run_drain() {
+    settle();
+    const std::string run = dir_.file("drain");
+    const uint16_t port = free_port();  // nothing listens there until the outage ends
+    const std::string config =
+        herald_config(run, producer(), "http://127.0.0.1:" + std::to_string(port) + "/d", true);
+    const std::string state = run + "/state.db";
+    Drain d;
+    note("drain: the N events while the endpoint is down");
+    const auto outage = Clock::now();
+    {
+      test::DaemonProcess p(config, run + "/heraldd-outage.log");
+      // Every event ingested, every notification waiting for a retry or held behind one.
+      auto settled = [&] {
+        if (!fs::exists(state)) return false;
+        return test::query_int(
+                   state, "SELECT COUNT(*) FROM notifications WHERE state = 'waiting' OR state = 'held'") ==
+               o_.n;
+      };
+      const bool all = wait_for([&] { return settled() || !p.rss_kib(); }, phase_bound(), 200ms) && settled();
+      const int code = p.stop(30s);
+      if (!all || code != 0)
+        throw std::runtime_error("drain: heraldd did not settle the outage, exit code " +
+                                 std::to_string(code) + ": " + tail(p.log()));
+    }
+    d.outage_seconds = seconds_since(outage);
+    d.waiting = test::query_int(state, "SELECT COUNT(*) FROM notifications WHERE state = 'waiting'");
+    d.held = test::query_int(state, "SELECT COUNT(*) FROM notifications WHERE state = 'held'");
+    {
+      // The retries come due now instead of in ten minutes.
+      auto db = db::Database::open(state, db::Database::Mode::ReadWriteCreate);
+      if (!db) throw std::runtime_error(db.error().message);
+      if (auto s = db->exec("UPDATE notifications SET next_attempt_at = 0 WHERE state = 'waiting'"); !s)
+        throw std::runtime_error("drain: " + s.error().message);
+    }
+    Nginx back(run + "/nginx", port);
+    settle();
+    note("drain: " + thousands(static_cast<double>(d.waiting)) + " due, " +
+         thousands(static_cast<double>(d.held)) + " held behind them; the endpoint is back");
+    RequestCounter counter(back);
+    const auto start = Clock::now();
+    test::DaemonProcess p(config, run + "/heraldd.log");
+    const bool all = wait_delivered(counter, p, o_.n, phase_bound());
+    Throughput& t = d.delivery;
+    t.name = "heraldd";
+    t.detail = "synchronous=FULL";
+    t.seconds = seconds_since(start);
+    t.delivered = counter.received();
+    t.cpu_seconds = p.cpu_seconds().value_or(NAN);
+    t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
+    const int code = p.stop(30s);
+    if (!all || code != 0) {
+      throw std::runtime_error("drain: heraldd delivered " + std::to_string(t.delivered) + " of " +
+                               std::to_string(o_.n) + ", exit code " + std::to_string(code) + ": " +
+                               tail(p.log()));
+    }
+    const int64_t marked = count_delivered(state);
+    if (marked != o_.n)
+      throw std::runtime_error("drain: state database marks " + std::to_string(marked) + " delivered");
+    note("  " + thousands(t.per_second()) + " /s");
+    drain_ = d;
+  }
+
   Options o_;
   test::TempDir dir_;
   std::unique_ptr<Nginx> nginx_;
@@ -535,6 +611,7 @@ class Bench {
   std::optional<Throughput> peer_, herald_normal_, herald_full_;
   std::vector<Latency> latencies_;
   std::optional<Backlog> backlog_;
+  std::optional<Drain> drain_;
 };
 
 std::string machine() {
@@ -612,6 +689,20 @@ std::string Bench::report() const {
        << thousands(static_cast<double>(b.dispatched)) << " | " << mib(b.peak_rss_kib) << " | "
        << mib(b.rss_kib) << " | " << fixed(b.p50_ms, 1) << " | " << fixed(b.p99_ms, 1) << " | "
        << fixed(b.max_ms, 1) << " |\n";
+  }
+  if (drain_) {
+    const Drain& d = *drain_;
+    const Throughput& t = d.delivery;
+    md << "\n| after an outage | due | held behind them | delivered | seconds | per second | peak RSS MiB | "
+          "CPU s per 1,000 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+       << "| heraldd, synchronous=FULL | " << thousands(static_cast<double>(d.waiting)) << " | "
+       << thousands(static_cast<double>(d.held)) << " | " << thousands(static_cast<double>(t.delivered))
+       << " | " << fixed(t.seconds, 2) << " | " << thousands(t.per_second()) << " | " << mib(t.peak_rss_kib)
+       << " | " << per_thousand(t) << " |\n"
+       << "\nAfter an outage: the N events arrived while nothing listened on the endpoint's port ("
+       << fixed(d.outage_seconds, 1)
+       << " s); the first notification of each person failed its attempt and waits for a retry, made due "
+          "at once, the others are held behind it. Then nginx started on that port and heraldd again.\n";
   }
   md << "\nN = " << thousands(static_cast<double>(o_.n)) << " events, bodies of " << fixed(body_bytes_, 0)
      << " bytes on average; nginx "

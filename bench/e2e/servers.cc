@@ -67,7 +67,8 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-Nginx::Nginx(const std::string& dir) : timed_log_(dir + "/timed.log"), port_(free_port()) {
+Nginx::Nginx(const std::string& dir, uint16_t port)
+    : timed_log_(dir + "/timed.log"), port_(port != 0 ? port : free_port()) {
   std::filesystem::create_directories(dir + "/temp");
   // One worker: the machine's cores are shared by nginx, the sender and the driver.
   std::ostringstream conf;

@@ -13,12 +13,12 @@
 
 namespace herald::bench {
 
-// nginx answering 200 to everything on 127.0.0.1:port, with a request
-// counter (stub_status) and an access log with millisecond times for the
-// paths under /lat/ and /b/.
+// nginx answering 200 to everything on 127.0.0.1:port (a free one when 0),
+// with a request counter (stub_status) and an access log with millisecond
+// times for the paths under /lat/ and /b/.
 class Nginx {
  public:
-  explicit Nginx(const std::string& dir);
+  explicit Nginx(const std::string& dir, uint16_t port = 0);
   ~Nginx();
   Nginx(const Nginx&) = delete;
   Nginx& operator=(const Nginx&) = delete;
