@@ -230,4 +230,34 @@ json parse_json(std::string_view text) {
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 
+std::size_t json_container_end(std::string_view text, std::size_t pos) {
+  std::string open;  // the closing brackets owed, innermost last
+  for (std::size_t i = pos; i < text.size(); ++i) {
+    switch (text[i]) {
+      case '{':
+        open += '}';
+        break;
+      case '[':
+        open += ']';
+        break;
+      case '}':
+      case ']':
+        if (open.empty() || open.back() != text[i]) return std::string_view::npos;
+        open.pop_back();
+        if (open.empty()) return i + 1;
+        break;
+      case '"':
+        // To the closing quote: one that no backslash escapes.
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+          if (text[i] == '\\') ++i;
+        }
+        if (i >= text.size()) return std::string_view::npos;
+        break;
+      default:
+        if (open.empty()) return std::string_view::npos;  // not at a bracket
+    }
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace herald

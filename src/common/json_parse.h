@@ -15,4 +15,10 @@ namespace herald {
 
 nlohmann::json parse_json(std::string_view text);
 
+// Where the object or array that opens at text[pos] ('{' or '[') ends: the
+// index just past its closing bracket, or npos when it is not closed (or
+// its brackets do not match). Strings are stepped over, escapes and all;
+// nothing else is checked, so this is for text a JSON writer produced.
+std::size_t json_container_end(std::string_view text, std::size_t pos);
+
 }  // namespace herald

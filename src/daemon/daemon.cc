@@ -723,9 +723,8 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
   const bool as_text = (flags & HERALD_PLUGIN_NO_FIELDS) && !(flags & HERALD_PLUGIN_WANTS_XML_BODY);
   std::shared_ptr<const delivery::Rendered> rendered;
   if (p.row.payload) {
-    auto r = delivery::Rendered::from_stored(*p.row.payload);
+    auto r = delivery::Rendered::from_stored(*p.row.payload, as_text);
     if (!r) return fail(HERALD_OUTCOME_FAILED, r.error().message, "state");
-    if (as_text) r->to_text();
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
   } else {
     const auto* ncfg = rt.config().find_notification(p.row.notification);

@@ -25,14 +25,33 @@ std::string Rendered::stored() const {
   return out;
 }
 
-Result<Rendered> Rendered::from_stored(const std::string& text) {
+Result<Rendered> Rendered::from_stored(const std::string& text, bool as_text) {
+  Rendered r;
+  auto read_rest = [&r](const nlohmann::json& j) {
+    r.verb = j.value("verb", "POST");
+    r.path = j.value("path", "");
+    r.url = j.value("url", "");
+  };
+  // stored() writes the members sorted, so the body comes first: its text
+  // is the stored one, byte for byte what to_text() would write again.
+  static constexpr std::string_view kBodyFirst = "{\"body\":";
+  if (as_text && text.starts_with(kBodyFirst)) {
+    const std::size_t end = json_container_end(text, kBodyFirst.size());
+    if (end != std::string::npos && end < text.size() && text[end] == ',') {
+      auto rest = parse_json("{" + text.substr(end + 1));
+      if (!rest.is_discarded() && rest.is_object()) {
+        read_rest(rest);
+        r.body = nullptr;
+        r.body_text = text.substr(kBodyFirst.size(), end - kBodyFirst.size());
+        return r;
+      }
+    }
+  }
   auto j = parse_json(text);
   if (j.is_discarded() || !j.is_object()) return Error{"stored payload is not valid JSON"};
-  Rendered r;
-  r.verb = j.value("verb", "POST");
-  r.path = j.value("path", "");
-  r.url = j.value("url", "");
+  read_rest(j);
   r.body = j.contains("body") ? j["body"] : nlohmann::json::object();
+  if (as_text) r.to_text();
   return r;
 }
 

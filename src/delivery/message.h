@@ -34,7 +34,9 @@ struct Rendered {
   void to_text();
   // What is stored for the next attempts (read back by from_stored()).
   std::string stored() const;
-  static Result<Rendered> from_stored(const std::string& text);
+  // `as_text`: with the body as text (to_text() done), taken from the
+  // stored text as it is instead of parsed and written again.
+  static Result<Rendered> from_stored(const std::string& text, bool as_text = false);
 };
 
 // The body sent when a notification has no mapping file: the event itself.

@@ -141,3 +141,40 @@ TEST(JsonParse, ReadsRandomDocumentsLikeNlohmann) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(JsonContainerEnd, FindsTheClosingBracketPastStringsAndNesting) {
+  constexpr auto npos = std::string_view::npos;
+  EXPECT_EQ(json_container_end("{}", 0), 2u);
+  EXPECT_EQ(json_container_end("[1,{\"a\":[]}],\"x\"", 0), 12u);
+  // Brackets and quotes inside strings, and a string ending in a backslash.
+  const std::string_view tricky = R"({"a":"}]\"{[","b":["\\"],"c":"\\\""} tail)";
+  EXPECT_EQ(json_container_end(tricky, 0), tricky.find(" tail"));
+  EXPECT_EQ(json_container_end("x{\"a\":1}", 1), 8u);
+  EXPECT_EQ(json_container_end("{\"a\":[1}", 0), npos);  // brackets that do not match
+  EXPECT_EQ(json_container_end("{\"a\":\"}", 0), npos);  // a string never closed
+  EXPECT_EQ(json_container_end("{\"a\":{}", 0), npos);   // an object never closed
+  EXPECT_EQ(json_container_end("\"{}\"", 0), npos);      // not at a bracket
+  EXPECT_EQ(json_container_end("", 0), npos);
+}
+
+TEST(JsonContainerEnd, EndsWhereRandomDocumentsEnd) {
+  std::mt19937 rng(4411);
+  int containers = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const nlohmann::json j = test::random_json(rng);
+    if (!j.is_object() && !j.is_array()) continue;
+    ++containers;
+    const std::string text = json_text(j);
+    EXPECT_EQ(json_container_end(text + ",\"more\":[]}", 0), text.size()) << text;
+    // Cut anywhere inside, it is not closed.
+    EXPECT_EQ(json_container_end(text.substr(0, rng() % text.size()), 0), std::string_view::npos) << text;
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(containers, 500);
+}
+
+}  // namespace
+}  // namespace herald

@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include "common/json_text.h"
+
 namespace herald::delivery {
 namespace {
 
@@ -97,6 +99,42 @@ TEST(Rendered, StoredTextReadsBackTheSameWithOrWithoutItsTree) {
             HERALD_PLUGIN_NO_FIELDS);
   EXPECT_EQ(std::string(a.get().body_json, a.get().body_json_size),
             std::string(b.get().body_json, b.get().body_json_size));
+}
+
+// A retry of a channel that takes the body as text gets the stored text of
+// the body as it is: the same bytes as parsing it and writing it again.
+TEST(Rendered, StoredTextReadsBackAsTextWithoutATree) {
+  Rendered r;
+  r.verb = "PATCH";
+  r.path = "/p";
+  r.url = "https://example.org/p";
+  for (const nlohmann::json& body :
+       {nlohmann::json::object(), nlohmann::json{{"a", "}]\",\"b\":{["}, {"b", {1, 2, {{"c", "\\"}}}}},
+        nlohmann::json{{"say", "Zoë \"quoted\" \\ done"}, {"n", -3}, {"x", nullptr}},
+        nlohmann::json{1, "2"}}) {
+    r.body = body;
+    for (const bool tree : {true, false}) {
+      Rendered stored_from = r;
+      if (!tree) stored_from.to_text();
+      auto back = Rendered::from_stored(stored_from.stored(), true);
+      ASSERT_TRUE(back) << back.error().message;
+      EXPECT_TRUE(back->body.is_null());
+      EXPECT_EQ(back->body_text, json_text(body));
+      EXPECT_EQ(back->verb, "PATCH");
+      EXPECT_EQ(back->path, "/p");
+      EXPECT_EQ(back->url, "https://example.org/p");
+    }
+  }
+  // Text another writer stored, the body not first, is read the long way.
+  auto other = Rendered::from_stored(R"({"verb":"PUT", "url":"u", "body": {"k": [1, 2]}})", true);
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_EQ(other->verb, "PUT");
+  EXPECT_EQ(other->body_text, R"({"k":[1,2]})");
+  // Text that is not a stored payload is refused either way.
+  for (const bool as_text : {true, false}) {
+    EXPECT_FALSE(Rendered::from_stored(R"({"body":{"a":1},"verb":)", as_text));
+    EXPECT_FALSE(Rendered::from_stored(R"({"body":{"a":1)", as_text));
+  }
 }
 
 }  // namespace
