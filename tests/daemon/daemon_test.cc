@@ -669,6 +669,39 @@ TEST(DaemonOrder, LaterNotificationForTheSameEntityWaitsOthersFlow) {
   EXPECT_EQ(nlohmann::json::parse(reqs[3].body)["person"]["name"]["first"], "enable");
 }
 
+// Many notifications of one entity ingested together: each delivery
+// releases the next, and they go out one after the other, in order.
+TEST(DaemonOrder, AChainOfOneEntityGoesOutInOrder) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  std::string cfg = test::write_scenario(dir, s);
+  constexpr int kChain = 30;
+  for (int i = 0; i < kChain; ++i) {
+    test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                       R"({"PersonID":"A"})", "",
+                       nlohmann::json{{"firstName", "n" + std::to_string(i)}}.dump());
+  }
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     R"({"PersonID":"B"})", "", R"({"firstName":"other"})");
+  boost::asio::io_context io;
+  auto d = Daemon::create(io, cfg);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_TRUE(d.value()->start());
+  auto& store = d.value()->store();
+  ASSERT_TRUE(run_until(io, [&] { return store.count_in(state::State::Delivered).value() == kChain + 1; }));
+  EXPECT_EQ(store.count_in(state::State::Held).value(), 0);
+  EXPECT_EQ(store.count_in(state::State::InFlight).value(), 0);
+  std::vector<std::string> firsts;
+  for (const auto& r : sink.requests()) {
+    auto body = nlohmann::json::parse(r.body);
+    if (body["person"]["id"] == "A") firsts.push_back(body["person"]["name"]["first"]);
+  }
+  ASSERT_EQ(firsts.size(), static_cast<size_t>(kChain));
+  for (int i = 0; i < kChain; ++i) EXPECT_EQ(firsts[static_cast<size_t>(i)], "n" + std::to_string(i));
+}
+
 TEST(DaemonOrder, AnUnorderedEndpointLetsLaterNotificationsPass) {
   tools::SinkOptions opts;
   opts.statuses = {503};
