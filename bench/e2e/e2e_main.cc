@@ -358,28 +358,37 @@ class Bench {
     const std::string config = herald_config(run, producer(), nginx_->url() + "/h", full);
     note(std::string("heraldd, synchronous=") + (full ? "FULL" : "NORMAL"));
     RequestCounter counter(*nginx_);
+    (full ? herald_full_ : herald_normal_) = measure_herald(
+        config, run, full ? "state synchronous=FULL" : "state synchronous=NORMAL", counter, "");
+  }
+
+  // Starts heraldd with `config` (its state database in `run`) and measures
+  // it delivering N to the counter's nginx. Every one of them must be marked
+  // delivered in the state database once heraldd stopped. `what` begins
+  // the errors.
+  Throughput measure_herald(const std::string& config, const std::string& run, const std::string& detail,
+                            RequestCounter& counter, const std::string& what) {
     const auto start = Clock::now();
     test::DaemonProcess p(config, run + "/heraldd.log");
     const bool all = wait_delivered(counter, p, o_.n, phase_bound());
     Throughput t;
     t.name = "heraldd";
-    t.detail = full ? "state synchronous=FULL" : "state synchronous=NORMAL";
+    t.detail = detail;
     t.seconds = seconds_since(start);
     t.delivered = counter.received();
     t.cpu_seconds = p.cpu_seconds().value_or(NAN);
     t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
     const int code = p.stop(30s);
     if (!all || code != 0) {
-      throw std::runtime_error("heraldd delivered " + std::to_string(t.delivered) + " of " +
+      throw std::runtime_error(what + "heraldd delivered " + std::to_string(t.delivered) + " of " +
                                std::to_string(o_.n) + ", exit code " + std::to_string(code) + ": " +
                                tail(p.log()));
     }
-    // Every one of them marked delivered in the state database once heraldd stopped.
     const int64_t marked = count_delivered(run + "/state.db");
     if (marked != o_.n)
-      throw std::runtime_error("state database marks " + std::to_string(marked) + " delivered");
+      throw std::runtime_error(what + "state database marks " + std::to_string(marked) + " delivered");
     note("  " + thousands(t.per_second()) + " /s");
-    (full ? herald_full_ : herald_normal_) = t;
+    return t;
   }
 
   static std::string tail(const std::string& log) {
@@ -579,26 +588,7 @@ class Bench {
     note("drain: " + thousands(static_cast<double>(d.waiting)) + " due, " +
          thousands(static_cast<double>(d.held)) + " held behind them; the endpoint is back");
     RequestCounter counter(back);
-    const auto start = Clock::now();
-    test::DaemonProcess p(config, run + "/heraldd.log");
-    const bool all = wait_delivered(counter, p, o_.n, phase_bound());
-    Throughput& t = d.delivery;
-    t.name = "heraldd";
-    t.detail = "synchronous=FULL";
-    t.seconds = seconds_since(start);
-    t.delivered = counter.received();
-    t.cpu_seconds = p.cpu_seconds().value_or(NAN);
-    t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
-    const int code = p.stop(30s);
-    if (!all || code != 0) {
-      throw std::runtime_error("drain: heraldd delivered " + std::to_string(t.delivered) + " of " +
-                               std::to_string(o_.n) + ", exit code " + std::to_string(code) + ": " +
-                               tail(p.log()));
-    }
-    const int64_t marked = count_delivered(state);
-    if (marked != o_.n)
-      throw std::runtime_error("drain: state database marks " + std::to_string(marked) + " delivered");
-    note("  " + thousands(t.per_second()) + " /s");
+    d.delivery = measure_herald(config, run, "synchronous=FULL", counter, "drain: ");
     drain_ = d;
   }
 

@@ -933,31 +933,32 @@ Status StateStore::release_held_after(int64_t id, int64_t now_ms) {
     held = q->column_int(0);
   }
   // It goes unless something before it is still owed.
-  auto release = cached(
+  return run_for(
       "UPDATE notifications AS n SET state = CASE WHEN attempts > 0 THEN 'waiting' ELSE 'pending' END, "
       "updated_at = ?2 WHERE n.id = ?1 AND NOT " +
-      kEarlierOwed);
-  if (!release) return release.error();
-  Lease st(*release.value());
-  return st->bind(1, held).bind(2, now_ms).run();
+          kEarlierOwed,
+      held, now_ms);
 }
 
 Status StateStore::hold_if_behind(int64_t id, int64_t now_ms) {
-  auto hold = cached("UPDATE notifications AS n SET state = 'held', updated_at = ?2 WHERE n.id = ?1 AND " +
-                     kBehindOwed + " AND (n.state = 'pending' OR n.state = 'waiting')");
-  if (!hold) return hold.error();
-  Lease st(*hold.value());
-  return st->bind(1, id).bind(2, now_ms).run();
+  return run_for("UPDATE notifications AS n SET state = 'held', updated_at = ?2 WHERE n.id = ?1 AND " +
+                     kBehindOwed + " AND (n.state = 'pending' OR n.state = 'waiting')",
+                 id, now_ms);
 }
 
 Status StateStore::hold_later_than(int64_t id, int64_t now_ms) {
   // Through the order index: only the entity's owed notifications are read.
-  auto hold = cached(
+  return run_for(
       "UPDATE notifications AS n SET state = 'held', updated_at = ?2 FROM notifications AS d "
       "WHERE d.id = ?1 AND d.owed = 1 AND n.endpoint = d.endpoint AND n.entity_key = d.entity_key "
-      "AND n.id > d.id AND n.owed = 1 AND n.ordered = 1 AND (n.state = 'pending' OR n.state = 'waiting')");
-  if (!hold) return hold.error();
-  Lease st(*hold.value());
+      "AND n.id > d.id AND n.owed = 1 AND n.ordered = 1 AND (n.state = 'pending' OR n.state = 'waiting')",
+      id, now_ms);
+}
+
+Status StateStore::run_for(const std::string& sql, int64_t id, int64_t now_ms) {
+  auto prepared = cached(sql);
+  if (!prepared) return prepared.error();
+  Lease st(*prepared.value());
   return st->bind(1, id).bind(2, now_ms).run();
 }
 

@@ -256,6 +256,8 @@ class StateStore {
   // later pending or waiting ordered ones of its entity are held behind it.
   // Within the caller's transaction.
   Status hold_later_than(int64_t id, int64_t now_ms);
+  // Runs the cached statement `sql` with ?1 = id and ?2 = now_ms.
+  Status run_for(const std::string& sql, int64_t id, int64_t now_ms);
 
   // Writes `count` rows with a multi-row INSERT (RowsInsert, in
   // state_store.cc), up to 32 rows per statement: bind(statement, k, i)
