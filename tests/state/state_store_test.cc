@@ -42,6 +42,19 @@ class StateStoreTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     store_.emplace(std::move(s.value()));
   }
+  // Closes the store, runs `sql` on its file (to make an older schema, say)
+  // and opens it again, migrated, as store_.
+  void reopen_after(const std::string& sql) {
+    store_.reset();
+    {
+      auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
+      ASSERT_TRUE(raw);
+      ASSERT_TRUE(raw->exec(sql));
+    }
+    auto again = StateStore::open(dir_.file("state.db"));
+    ASSERT_TRUE(again) << again.error().message;
+    store_.emplace(std::move(again.value()));
+  }
   // SQLite's plan for a query on the test's database, one step a line.
   std::string plan(const std::string& sql) {
     auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
@@ -66,26 +79,19 @@ TEST_F(StateStoreTest, MigratesToTheCurrentSchemaAndReopens) {
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   ASSERT_TRUE(store_->ingest("s", 1, {item(1, {{"a", "e"}})}, 100));
-  store_.reset();
-  {
-    // Turn the file back into a version 1 database.
-    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
-    ASSERT_TRUE(raw);
-    ASSERT_TRUE(raw->exec(
-        "ALTER TABLE notifications DROP COLUMN rule; "
-        "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
-        "DROP INDEX notifications_order; DROP INDEX notifications_held; DROP INDEX "
-        "notifications_due_endpoint; ALTER TABLE notifications DROP COLUMN owed; "
-        "ALTER TABLE notifications DROP COLUMN entity_key; "
-        "ALTER TABLE notifications DROP COLUMN ordered; "
-        "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
-        "UPDATE notifications SET payload = '{\"kept\":1}'; "
-        "PRAGMA user_version = 1;"));
-  }
-  auto again = StateStore::open(dir_.file("state.db"));
-  ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 9);
-  auto rows = again->list(std::nullopt, 10).value();
+  // Turn the file back into a version 1 database.
+  ASSERT_NO_FATAL_FAILURE(reopen_after(
+      "ALTER TABLE notifications DROP COLUMN rule; "
+      "ALTER TABLE notifications DROP COLUMN recipients; ALTER TABLE attempts DROP COLUMN error_class; "
+      "DROP INDEX notifications_order; DROP INDEX notifications_held; DROP INDEX "
+      "notifications_due_endpoint; ALTER TABLE notifications DROP COLUMN owed; "
+      "ALTER TABLE notifications DROP COLUMN entity_key; "
+      "ALTER TABLE notifications DROP COLUMN ordered; "
+      "DROP TABLE schedule_runs; DROP TABLE schedule_emissions; DROP TABLE payloads; "
+      "UPDATE notifications SET payload = '{\"kept\":1}'; "
+      "PRAGMA user_version = 1;"));
+  EXPECT_EQ(store_->schema_version(), 9);
+  auto rows = store_->list(std::nullopt, 10).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].rule.is_null());
   // Version 5 moved the payload to a table of its own.
@@ -365,25 +371,18 @@ TEST_F(HeldTest, AnOlderDatabaseHoldsWhatWasBlocked) {
   auto ids = ingest_same_entity(3);
   ASSERT_TRUE(
       store_->ingest("s", 20, {item(20, {IngestItem::Target("n", "pacs", nullptr, nullptr, true)})}, 100));
-  store_.reset();
-  {
-    // Back to version 7: blocked notifications were pending there.
-    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
-    ASSERT_TRUE(raw);
-    ASSERT_TRUE(raw->exec(
-        "UPDATE notifications SET state = 'pending' WHERE state = 'held'; DROP INDEX notifications_held; "
-        "DROP INDEX notifications_due_endpoint; "
-        "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
-        "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
-        "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting'; PRAGMA user_version = 7;"));
-  }
-  auto again = StateStore::open(dir_.file("state.db"));
-  ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 9);
-  EXPECT_EQ(again->get(ids[0]).value()->state, State::Pending);
-  EXPECT_EQ(again->get(ids[1]).value()->state, State::Held);
-  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
-  EXPECT_EQ(again->count_in(State::Pending).value(), 2);  // the head and event 20
+  // Back to version 7: blocked notifications were pending there.
+  ASSERT_NO_FATAL_FAILURE(reopen_after(
+      "UPDATE notifications SET state = 'pending' WHERE state = 'held'; DROP INDEX notifications_held; "
+      "DROP INDEX notifications_due_endpoint; "
+      "DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
+      "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
+      "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting'; PRAGMA user_version = 7;"));
+  EXPECT_EQ(store_->schema_version(), 9);
+  EXPECT_EQ(store_->get(ids[0]).value()->state, State::Pending);
+  EXPECT_EQ(store_->get(ids[1]).value()->state, State::Held);
+  EXPECT_EQ(store_->get(ids[2]).value()->state, State::Held);
+  EXPECT_EQ(store_->count_in(State::Pending).value(), 2);  // the head and event 20
 }
 
 TEST_F(HeldTest, VersionNineMarksWhatIsOwedAndHoldsWhatAClaimWouldHaveChecked) {
@@ -393,36 +392,29 @@ TEST_F(HeldTest, VersionNineMarksWhatIsOwedAndHoldsWhatAClaimWouldHaveChecked) {
   ASSERT_EQ(store_->claim_due(100, 10)->size(), 2u);  // ids[0] and event 20
   const int64_t delivered = store_->list(std::nullopt, 10).value().front().id;
   finish(delivered, State::Delivered);
-  store_.reset();
-  {
-    // Back to version 8, where an operator's retry could leave a later
-    // notification of the entity pending (claims checked the order).
-    auto raw = db::Database::open(dir_.file("state.db"), db::Database::Mode::ReadWriteCreate);
-    ASSERT_TRUE(raw);
-    ASSERT_TRUE(raw->exec(
-        "UPDATE notifications SET state = 'pending' WHERE id = " + std::to_string(ids[2]) +
-        "; UPDATE notifications SET state = 'waiting', attempts = 1 WHERE id = " + std::to_string(other[0]) +
-        "; DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
-        "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
-        "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held'; "
-        "PRAGMA user_version = 8;"));
-  }
-  auto again = StateStore::open(dir_.file("state.db"));
-  ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(again->schema_version(), 9);
-  EXPECT_EQ(again->get(ids[0]).value()->state, State::InFlight);
-  EXPECT_EQ(again->get(ids[1]).value()->state, State::Held);
-  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
-  EXPECT_EQ(again->get(other[0]).value()->state, State::Held);
+  // Back to version 8, where an operator's retry could leave a later
+  // notification of the entity pending (claims checked the order).
+  ASSERT_NO_FATAL_FAILURE(reopen_after(
+      "UPDATE notifications SET state = 'pending' WHERE id = " + std::to_string(ids[2]) +
+      "; UPDATE notifications SET state = 'waiting', attempts = 1 WHERE id = " + std::to_string(other[0]) +
+      "; DROP INDEX notifications_order; ALTER TABLE notifications DROP COLUMN owed; "
+      "CREATE INDEX notifications_order ON notifications(endpoint, entity_key, id) "
+      "WHERE state = 'pending' OR state = 'in_flight' OR state = 'waiting' OR state = 'held'; "
+      "PRAGMA user_version = 8;"));
+  EXPECT_EQ(store_->schema_version(), 9);
+  EXPECT_EQ(store_->get(ids[0]).value()->state, State::InFlight);
+  EXPECT_EQ(store_->get(ids[1]).value()->state, State::Held);
+  EXPECT_EQ(store_->get(ids[2]).value()->state, State::Held);
+  EXPECT_EQ(store_->get(other[0]).value()->state, State::Held);
   EXPECT_EQ(test::query_int(dir_.file("state.db"), "SELECT COUNT(*) FROM notifications WHERE owed = 1"), 4);
   EXPECT_EQ(test::query_int(dir_.file("state.db"),
                             "SELECT owed FROM notifications WHERE id = " + std::to_string(delivered)),
             0);
   // The head's result releases the next one only.
   AttemptRow a{ids[0], 1, 100, 110, "delivered", 200, "", "", ""};
-  ASSERT_TRUE(again->finish_attempt(a, State::Delivered, std::nullopt, ""));
-  EXPECT_EQ(again->get(ids[1]).value()->state, State::Pending);
-  EXPECT_EQ(again->get(ids[2]).value()->state, State::Held);
+  ASSERT_TRUE(store_->finish_attempt(a, State::Delivered, std::nullopt, ""));
+  EXPECT_EQ(store_->get(ids[1]).value()->state, State::Pending);
+  EXPECT_EQ(store_->get(ids[2]).value()->state, State::Held);
 }
 
 // Claims do not check the order of what they take: whatever becomes owed
