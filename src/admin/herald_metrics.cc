@@ -62,22 +62,46 @@ void HeraldMetrics::schedule_run(const std::string& schedule, bool ok, uint64_t 
   registry_.add("herald_schedule_events_total", {{"schedule", schedule}}, static_cast<double>(events));
 }
 
+HeraldMetrics::EndpointSeries& HeraldMetrics::series(const std::string& endpoint) {
+  auto found = endpoints_.find(endpoint);
+  if (found != endpoints_.end()) return found->second;
+  EndpointSeries& s = endpoints_[endpoint];
+  s.duration = registry_.histogram_series("herald_attempt_duration_seconds", {{"endpoint", endpoint}});
+  return s;
+}
+
 void HeraldMetrics::attempt(const state::NotificationRow& row, const state::AttemptRow& a,
                             const std::string& protocol) {
   const std::string& ep = row.endpoint;
-  registry_.add("herald_attempts_total", {{"endpoint", ep}, {"outcome", a.outcome}});
+  EndpointSeries& s = series(ep);
+  auto outcome = s.outcomes.find(a.outcome);
+  if (outcome == s.outcomes.end()) {
+    outcome = s.outcomes
+                  .emplace(a.outcome, registry_.counter_series("herald_attempts_total",
+                                                               {{"endpoint", ep}, {"outcome", a.outcome}}))
+                  .first;
+  }
+  ++*outcome->second;
   if (a.http_status && *a.http_status >= 100 && *a.http_status <= 599) {
-    std::string cls = std::to_string(*a.http_status / 100) + "xx";
-    std::string proto = protocol == "SMTP" ? "smtp" : "http";
-    registry_.add("herald_attempt_responses_total", {{"endpoint", ep}, {"protocol", proto}, {"class", cls}});
+    const bool smtp = protocol == "SMTP";
+    const int cls = static_cast<int>(*a.http_status / 100);
+    double*& response = s.responses[static_cast<size_t>((smtp ? 5 : 0) + cls - 1)];
+    if (!response) {
+      response = registry_.counter_series(
+          "herald_attempt_responses_total",
+          {{"endpoint", ep}, {"protocol", smtp ? "smtp" : "http"}, {"class", std::to_string(cls) + "xx"}});
+    }
+    ++*response;
   }
   if (!a.error_class.empty()) {
     registry_.add("herald_attempt_errors_total", {{"endpoint", ep}, {"class", a.error_class}});
   }
-  registry_.observe("herald_attempt_duration_seconds", {{"endpoint", ep}},
-                    static_cast<double>(a.finished_at - a.started_at) / 1000.0);
+  Registry::observe(s.duration, static_cast<double>(a.finished_at - a.started_at) / 1000.0);
   if (a.outcome == "delivered") {
-    registry_.observe("herald_delivery_latency_seconds", {{"endpoint", ep}},
+    if (!s.latency) {
+      s.latency = registry_.histogram_series("herald_delivery_latency_seconds", {{"endpoint", ep}});
+    }
+    Registry::observe(s.latency,
                       static_cast<double>(std::max<int64_t>(0, a.finished_at - row.created_at)) / 1000.0);
   }
 }

@@ -3,8 +3,11 @@
 // docs/operations.md ("Metrics and health").
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "admin/metrics.h"
@@ -40,7 +43,17 @@ class HeraldMetrics {
   const Registry& registry() const { return registry_; }
 
  private:
+  // One endpoint's series that every attempt updates, found once.
+  struct EndpointSeries {
+    std::map<std::string, double*, std::less<>> outcomes;
+    std::array<double*, 10> responses{};  // http 1xx..5xx, then smtp 1xx..5xx
+    Registry::Histogram* duration = nullptr;
+    Registry::Histogram* latency = nullptr;  // from the first delivery on
+  };
+  EndpointSeries& series(const std::string& endpoint);
+
   Registry registry_;
+  std::unordered_map<std::string, EndpointSeries> endpoints_;
 };
 
 }  // namespace herald::admin

@@ -137,15 +137,33 @@ void Registry::set(const std::string& name, const Labels& labels, double value) 
 }
 
 void Registry::observe(const std::string& name, const Labels& labels, double value) {
+  observe(histogram_series(name, labels), value);
+}
+
+double* Registry::counter_series(const std::string& name, const Labels& labels) {
+  Family* f = find(name, MetricType::Counter);
+  return f ? &f->values[labels] : nullptr;
+}
+
+Registry::Histogram* Registry::histogram_series(const std::string& name, const Labels& labels) {
   Family* f = find(name, MetricType::Histogram);
-  if (!f) return;
-  Buckets& b = f->histograms[labels];
-  if (b.counts.empty()) b.counts.assign(f->bounds.size() + 1, 0);
+  if (!f) return nullptr;
+  Histogram& b = f->histograms[labels];
+  if (b.counts.empty()) {
+    b.bounds = &f->bounds;
+    b.counts.assign(f->bounds.size() + 1, 0);
+  }
+  return &b;
+}
+
+void Registry::observe(Histogram* b, double value) {
+  if (!b) return;
   // The first bucket whose upper bound holds the value (le: less or equal).
-  size_t i = std::lower_bound(f->bounds.begin(), f->bounds.end(), value) - f->bounds.begin();
-  ++b.counts[i];
-  b.sum += value;
-  ++b.count;
+  const std::vector<double>& bounds = *b->bounds;
+  size_t i = std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin();
+  ++b->counts[i];
+  b->sum += value;
+  ++b->count;
 }
 
 void Registry::reset(const std::string& name) {

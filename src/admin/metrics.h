@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -34,30 +35,39 @@ class Registry {
   // Forgets every series of a family, e.g. a gauge refilled at each scrape.
   void reset(const std::string& name);
 
+  // Handles to one series, for a caller that updates it on every delivery:
+  // updating through one finds no family and compares no labels. A handle
+  // stays valid until its family is reset.
+  class Histogram {
+    friend class Registry;
+    const std::vector<double>* bounds = nullptr;  // the family's
+    std::vector<uint64_t> counts;                 // per bucket, not cumulative; the last one is +Inf
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  double* counter_series(const std::string& name, const Labels& labels);
+  Histogram* histogram_series(const std::string& name, const Labels& labels);
+  static void observe(Histogram* series, double value);
+
   // The value of one counter or gauge series; 0 when it has none.
   double value(const std::string& name, const Labels& labels = {}) const;
 
   std::string render() const;
 
  private:
-  struct Buckets {
-    std::vector<uint64_t> counts;  // per bucket, not cumulative; the last one is +Inf
-    double sum = 0;
-    uint64_t count = 0;
-  };
   struct Family {
     std::string name;
     std::string help;
     MetricType type = MetricType::Counter;
     std::vector<double> bounds;
     std::map<Labels, double> values;
-    std::map<Labels, Buckets> histograms;
+    std::map<Labels, Histogram> histograms;
   };
   Family* find(const std::string& name, MetricType type);
   const Family* find(const std::string& name) const;
   void declare(const std::string& name, const std::string& help, MetricType type, std::vector<double> bounds);
 
-  std::vector<Family> families_;
+  std::deque<Family> families_;  // a deque: declaring a family moves none, handles stay valid
 };
 
 // A sample value as the format writes it: integers without a fraction,

@@ -729,8 +729,12 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
   } else {
     const auto* ncfg = rt.config().find_notification(p.row.notification);
     mapping::Mapping* mapping = ncfg ? rt.mapping_for(p.row.notification) : nullptr;
-    nlohmann::json extra = {{"Rule", p.row.rule.is_object() ? p.row.rule : nlohmann::json::object()}};
+    // The rule's values are lent to the render and taken back, not copied.
+    const bool has_rule = p.row.rule.is_object();
+    nlohmann::json extra = nlohmann::json::object();
+    extra["Rule"] = has_rule ? std::move(p.row.rule) : nlohmann::json::object();
     auto r = delivery::render(*endpoint, mapping, *event, &extra, as_text);
+    if (has_rule) p.row.rule = std::move(extra["Rule"]);
     if (!r) {
       // A producer database that is locked or unreachable may recover; a
       // mapping that cannot produce this message will not.

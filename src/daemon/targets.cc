@@ -38,7 +38,8 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
                                 [&](const nlohmann::json& r) { return r.value("address", "") == address; });
       if (!listed) recipients.push_back({{"identity", ""}, {"address", address}, {"name", ""}});
     }
-    for (const auto& endpoint : n.endpoints) {
+    for (size_t e = 0; e < n.endpoints.size(); ++e) {
+      const std::string& endpoint = n.endpoints[e];
       const config::EndpointConfig* ep = runtime.endpoint(endpoint);
       bool ordered = ep && ep->ordered;
       if (ep && ep->per_recipient && recipients.is_array() && !recipients.empty()) {
@@ -48,6 +49,8 @@ Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, con
           t.order_scope = r.value("address", "");
           targets.push_back(std::move(t));
         }
+      } else if (e + 1 == n.endpoints.size()) {
+        targets.emplace_back(n.name, endpoint, std::move(m.rule), std::move(recipients), ordered);
       } else {
         targets.emplace_back(n.name, endpoint, m.rule, recipients, ordered);
       }

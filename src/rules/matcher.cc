@@ -154,7 +154,11 @@ std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::ve
 
   Match m;
   m.index = entry.index;
-  m.rule = {{"topic", n.topic}, {"level", n.level}, {"notification", n.name}};
+  // Built in place: an initializer list would build each member, then copy it.
+  nlohmann::json::object_t rule;
+  rule.emplace("topic", n.topic);
+  rule.emplace("level", n.level);
+  rule.emplace("notification", n.name);
   if (entry.script) {
     // A script, when present, decides alone.
     auto verdict = entry.script->evaluate_rule(event);
@@ -164,15 +168,16 @@ std::optional<Match> Matcher::evaluate(Entry& entry, const Event& event, std::ve
       return std::nullopt;
     }
     if (!verdict.value()) return std::nullopt;
-    m.rule["rule"] = "script:" + n.script;
+    rule.emplace("rule", "script:" + n.script);
   } else if (entry.rule) {
     auto hit = entry.rule->evaluate(event);
     if (!hit) return std::nullopt;
-    m.rule["rule"] = hit->rule_text;
-    m.rule["attribute"] = hit->attribute;
-    m.rule["old"] = hit->old_value;
-    m.rule["new"] = hit->new_value;
+    rule.emplace("rule", hit->rule_text);
+    rule.emplace("attribute", hit->attribute);
+    rule.emplace("old", std::move(hit->old_value));
+    rule.emplace("new", std::move(hit->new_value));
   }
+  m.rule = std::move(rule);
   if (entry.recipients_script) {
     auto ids = entry.recipients_script->evaluate_recipients(event);
     if (!ids) {

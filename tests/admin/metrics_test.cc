@@ -62,6 +62,31 @@ TEST(MetricsTest, UnlabelledHistogramPutsLeAlone) {
             "x_h_bucket{le=\"1\"} 0\nx_h_bucket{le=\"+Inf\"} 1\nx_h_sum 2\nx_h_count 1\n");
 }
 
+TEST(MetricsTest, SeriesHandlesUpdateWhatTheLabelsName) {
+  Registry r;
+  r.counter("x_requests_total", "Requests.");
+  r.histogram("x_latency_seconds", "Latency.", {0.1, 1});
+  double* ok = r.counter_series("x_requests_total", {{"code", "200"}});
+  Registry::Histogram* a = r.histogram_series("x_latency_seconds", {{"ep", "a"}});
+  // Families declared later move none of the earlier ones.
+  for (int i = 0; i < 40; ++i) r.gauge("x_gauge_" + std::to_string(i), "G.");
+  *ok += 2;
+  r.add("x_requests_total", {{"code", "200"}});
+  EXPECT_EQ(r.counter_series("x_requests_total", {{"code", "200"}}), ok);
+  Registry::observe(a, 0.5);
+  r.observe("x_latency_seconds", {{"ep", "a"}}, 0.05);
+  Registry::observe(nullptr, 1);  // a family never declared gives no handle; updating it is a no-op
+  EXPECT_EQ(r.value("x_requests_total", {{"code", "200"}}), 3);
+  const std::string out = r.render();
+  EXPECT_NE(out.find("x_latency_seconds_bucket{ep=\"a\",le=\"0.1\"} 1\n"
+                     "x_latency_seconds_bucket{ep=\"a\",le=\"1\"} 2\n"
+                     "x_latency_seconds_bucket{ep=\"a\",le=\"+Inf\"} 2\n"
+                     "x_latency_seconds_sum{ep=\"a\"} 0.55\n"
+                     "x_latency_seconds_count{ep=\"a\"} 2\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(MetricsTest, ResetDropsAGaugesSeries) {
   Registry r;
   r.gauge("x_g", "G.");
