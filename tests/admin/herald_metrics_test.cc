@@ -55,22 +55,19 @@ TEST(HeraldMetricsTest, AttemptsCountByEndpointOutcomeResponseClassAndError) {
   EXPECT_EQ(r.value("herald_attempts_total", {{"endpoint", "pacs"}, {"outcome", "retry"}}), 2);
   EXPECT_EQ(r.value("herald_attempts_total", {{"endpoint", "mail"}, {"outcome", "delivered"}}), 1);
   EXPECT_EQ(r.value("herald_attempts_total", {{"endpoint", "mail"}, {"outcome", "failed"}}), 1);
-  EXPECT_EQ(r.value("herald_attempt_responses_total",
-                    {{"endpoint", "pacs"}, {"protocol", "http"}, {"class", "2xx"}}),
-            3);
-  EXPECT_EQ(r.value("herald_attempt_responses_total",
-                    {{"endpoint", "pacs"}, {"protocol", "http"}, {"class", "5xx"}}),
-            1);
-  EXPECT_EQ(r.value("herald_attempt_responses_total",
-                    {{"endpoint", "mail"}, {"protocol", "smtp"}, {"class", "2xx"}}),
-            1);
-  EXPECT_EQ(r.value("herald_attempt_responses_total",
-                    {{"endpoint", "mail"}, {"protocol", "smtp"}, {"class", "5xx"}}),
-            1);
+  auto responses = [&](const char* endpoint, const char* protocol, const char* cls) {
+    return r.value("herald_attempt_responses_total",
+                   {{"endpoint", endpoint}, {"protocol", protocol}, {"class", cls}});
+  };
+  EXPECT_EQ(responses("pacs", "http", "2xx"), 3);
+  EXPECT_EQ(responses("pacs", "http", "5xx"), 1);
+  EXPECT_EQ(responses("mail", "smtp", "2xx"), 1);
+  EXPECT_EQ(responses("mail", "smtp", "5xx"), 1);
   EXPECT_EQ(r.value("herald_attempt_errors_total", {{"endpoint", "pacs"}, {"class", "connect"}}), 1);
   EXPECT_EQ(r.value("herald_attempt_errors_total", {{"endpoint", "pacs"}, {"class", "http"}}), 1);
   const std::string out = r.render();
-  EXPECT_NE(out.find("herald_attempt_duration_seconds_count{endpoint=\"pacs\"} 5\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("herald_attempt_duration_seconds_count{endpoint=\"pacs\"} 5\n"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("herald_attempt_duration_seconds_sum{endpoint=\"pacs\"} 1.25\n"), std::string::npos);
   EXPECT_NE(out.find("herald_delivery_latency_seconds_count{endpoint=\"pacs\"} 3\n"), std::string::npos);
   EXPECT_NE(out.find("herald_delivery_latency_seconds_sum{endpoint=\"mail\"} 1.25\n"), std::string::npos);
