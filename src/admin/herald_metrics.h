@@ -19,6 +19,8 @@ namespace herald::admin {
 class HeraldMetrics {
  public:
   HeraldMetrics();
+  HeraldMetrics(const HeraldMetrics&) = delete;  // holds handles into its registry
+  HeraldMetrics& operator=(const HeraldMetrics&) = delete;
 
   // One ingest transaction: outbox rows taken and rejected, notifications created.
   void ingested(uint64_t accepted, uint64_t rejected, uint64_t notifications);

@@ -20,6 +20,13 @@ enum class MetricType { Counter, Gauge, Histogram };
 
 class Registry {
  public:
+  Registry() = default;
+  // Histogram handles point into their family: a copy would share them.
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+  Registry(Registry&&) = default;
+  Registry& operator=(Registry&&) = default;
+
   // Declares a family; families render in the order they were declared.
   // Names follow Prometheus rules; counters end in _total.
   void counter(const std::string& name, const std::string& help);
