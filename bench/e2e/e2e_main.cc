@@ -158,6 +158,8 @@ struct Throughput {
   double seconds = 0;
   double cpu_seconds = 0;
   long peak_rss_kib = 0;
+  double nginx_cpu_seconds = NAN;                       // nginx's, during the run
+  std::vector<std::pair<std::string, double>> threads;  // the sender's CPU seconds per thread name
   double per_second() const { return seconds > 0 ? static_cast<double>(delivered) / seconds : 0; }
 };
 
@@ -274,7 +276,9 @@ class Bench {
                               "/c/events/ --bodies " + bodies() + " --concurrency " + std::to_string(c) +
                               " --timeout-seconds " + std::to_string(o_.phase_timeout);
       note("ceiling, " + std::to_string(c) + " connections");
+      const double nginx0 = nginx_->cpu_seconds();
       auto r = test::run_process(cmd, o_.phase_timeout + 10);
+      const double nginx_cpu = nginx_->cpu_seconds() - nginx0;
       std::map<std::string, std::string> kv;
       for (const auto& item : split(r.output.substr(0, r.output.find('\n')), ' ')) {
         const auto eq = item.find('=');
@@ -289,6 +293,7 @@ class Bench {
       t.seconds = std::stod(kv["seconds"]);
       t.cpu_seconds = std::stod(kv["cpu_seconds"]);
       t.peak_rss_kib = std::stol(kv["peak_rss_kib"]);
+      t.nginx_cpu_seconds = nginx_cpu;
       note("  " + thousands(t.per_second()) + " /s");
       ceiling_runs_.push_back(t);
     }
@@ -334,9 +339,11 @@ class Bench {
     }
     note("syslog-ng, " + std::to_string(o_.syslog_ng_workers) + " workers");
     RequestCounter counter(*nginx_);
+    const double nginx0 = nginx_->cpu_seconds();
     const auto start = Clock::now();
     test::DaemonProcess p(argv, run + "/syslog-ng.out");
     const bool all = wait_delivered(counter, p, o_.n, phase_bound());
+    const double nginx_cpu = nginx_->cpu_seconds() - nginx0;
     Throughput t;
     t.name = "syslog-ng " + std::string("http() + disk-buffer(reliable(yes))");
     t.detail = std::to_string(o_.syslog_ng_workers) + " workers, no fsync";
@@ -344,6 +351,7 @@ class Bench {
     t.delivered = counter.received();
     t.cpu_seconds = p.cpu_seconds().value_or(NAN);
     t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
+    t.nginx_cpu_seconds = nginx_cpu;
     p.stop();
     if (!all)
       throw std::runtime_error("syslog-ng delivered " + std::to_string(t.delivered) + " of " +
@@ -368,6 +376,7 @@ class Bench {
   // the errors.
   Throughput measure_herald(const std::string& config, const std::string& run, const std::string& detail,
                             RequestCounter& counter, const std::string& what) {
+    const double nginx0 = counter.nginx().cpu_seconds();
     const auto start = Clock::now();
     test::DaemonProcess p(config, run + "/heraldd.log");
     const bool all = wait_delivered(counter, p, o_.n, phase_bound());
@@ -376,7 +385,9 @@ class Bench {
     t.detail = detail;
     t.seconds = seconds_since(start);
     t.delivered = counter.received();
+    t.nginx_cpu_seconds = counter.nginx().cpu_seconds() - nginx0;
     t.cpu_seconds = p.cpu_seconds().value_or(NAN);
+    t.threads = p.thread_cpu_seconds();
     t.peak_rss_kib = p.peak_rss_kib().value_or(-1);
     const int code = p.stop(30s);
     if (!all || code != 0) {
@@ -588,7 +599,7 @@ class Bench {
     note("drain: " + thousands(static_cast<double>(d.waiting)) + " due, " +
          thousands(static_cast<double>(d.held)) + " held behind them; the endpoint is back");
     RequestCounter counter(back);
-    d.delivery = measure_herald(config, run, "synchronous=FULL", counter, "drain: ");
+    d.delivery = measure_herald(config, run, "after an outage, synchronous=FULL", counter, "drain: ");
     drain_ = d;
   }
 
@@ -597,6 +608,8 @@ class Bench {
   std::unique_ptr<Nginx> nginx_;
   int padding_ = 0;
   double body_bytes_ = 0;
+  void where_the_cpu_went(std::ostringstream& md) const;
+
   std::vector<Throughput> ceiling_runs_;
   std::optional<Throughput> peer_, herald_normal_, herald_full_;
   std::vector<Latency> latencies_;
@@ -627,6 +640,48 @@ std::string load() {
   return fixed(l[0], 2) + " " + fixed(l[1], 2) + " " + fixed(l[2], 2);
 }
 
+// CPU per request of the sender and of nginx, how much of the machine both
+// kept busy, and the sender's threads: what two cores allow, run by run.
+void Bench::where_the_cpu_went(std::ostringstream& md) const {
+  std::vector<const Throughput*> runs;
+  for (const auto& t : ceiling_runs_) runs.push_back(&t);
+  for (const auto* t : {&peer_, &herald_normal_, &herald_full_}) {
+    if (*t) runs.push_back(&**t);
+  }
+  if (drain_) runs.push_back(&drain_->delivery);
+  if (runs.empty()) return;
+  auto us = [](double seconds, int64_t n) {
+    return n > 0 && !std::isnan(seconds) ? fixed(seconds * 1e6 / static_cast<double>(n), 1)
+                                         : std::string("?");
+  };
+  md << "\n| CPU per request | setting | per second | sender µs | nginx µs | cores busy | sender's threads, "
+        "µs "
+        "|\n|---|---|---:|---:|---:|---:|---|\n";
+  for (const Throughput* t : runs) {
+    // The main thread first, then the busiest.
+    auto by_cpu = t->threads;
+    if (by_cpu.size() > 1) {
+      std::stable_sort(by_cpu.begin() + 1, by_cpu.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+    }
+    std::string threads;
+    for (const auto& [name, seconds] : by_cpu) {
+      if (!threads.empty()) threads += ", ";
+      threads += name + " " + us(seconds, t->delivered);
+    }
+    const double busy = (t->cpu_seconds + t->nginx_cpu_seconds) / t->seconds;
+    md << "| " << t->name << " | " << t->detail << " | " << thousands(t->per_second()) << " | "
+       << us(t->cpu_seconds, t->delivered) << " | " << us(t->nginx_cpu_seconds, t->delivered) << " | "
+       << (std::isnan(busy) ? "?" : fixed(busy, 2)) << " | " << (threads.empty() ? "—" : threads) << " |\n";
+  }
+  md << "\nCPU per request: user and system CPU seconds over the run divided by the requests (the sender's "
+        "from its start, nginx's master and worker over the same time); cores busy: both together per "
+        "second of the run, of "
+     << ::sysconf(_SC_NPROCESSORS_ONLN)
+     << ". heraldd's main thread runs the event loop (HTTP), state-worker the state database and the "
+        "mappings, wal-checkpoint the checkpoints.\n";
+}
+
 std::string Bench::report() const {
   std::ostringstream md;
   auto mib = [](long kib) {
@@ -655,6 +710,7 @@ std::string Bench::report() const {
   if (herald_normal_) row(*herald_normal_, true);
   if (herald_full_) row(*herald_full_, true);
   if (best) md << "\nCeiling: the best libcurl multi run, " << best->detail << ".\n";
+  where_the_cpu_went(md);
   if (!latencies_.empty()) {
     md << "\n| heraldd at " << o_.rate
        << " events/s | events | delivered | p50 ms | p99 ms | max ms | idle RSS MiB | "

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cmath>
 
 #include <atomic>
 #include <csignal>
@@ -96,6 +97,8 @@ Nginx::Nginx(const std::string& dir, uint16_t port)
 }
 
 Nginx::~Nginx() { process_->stop(); }
+
+double Nginx::cpu_seconds() const { return process_->tree_cpu_seconds().value_or(NAN); }
 
 int64_t Nginx::requests() const {
   // "Active connections: 1 \nserver accepts handled requests\n 1 1 1 \n..."

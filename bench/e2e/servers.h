@@ -29,6 +29,8 @@ class Nginx {
   const std::string& timed_log() const { return timed_log_; }
   // Requests nginx has taken so far, this query included.
   int64_t requests() const;
+  // CPU seconds nginx (master and worker) has used so far.
+  double cpu_seconds() const;
 
  private:
   std::string timed_log_;
@@ -44,6 +46,7 @@ class RequestCounter {
     ++queries_;
     return nginx_.requests() - base_ - queries_;
   }
+  const Nginx& nginx() const { return nginx_; }
 
  private:
   const Nginx& nginx_;

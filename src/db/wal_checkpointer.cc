@@ -1,5 +1,6 @@
 #include "db/wal_checkpointer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace herald::db {
@@ -53,6 +54,7 @@ int WalCheckpointer::on_commit(void* self, sqlite3*, const char*, int frames) {
 }
 
 void WalCheckpointer::run() {
+  pthread_setname_np(pthread_self(), "wal-checkpoint");  // for top -H and perf
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stop_ || frames_ >= threshold_; });

@@ -1,5 +1,7 @@
 #include "state/state_worker.h"
 
+#include <pthread.h>
+
 namespace herald::state {
 
 StateWorker::StateWorker(boost::asio::io_context& io, StateStore store)
@@ -29,6 +31,8 @@ void StateWorker::wait_idle() {
 }
 
 void StateWorker::run() {
+  // Named for top -H, perf and the benchmark's CPU per thread.
+  pthread_setname_np(pthread_self(), "state-worker");
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stop_ || !queue_.empty() || !urgent_.empty(); });

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -72,20 +74,72 @@ std::optional<long> DaemonProcess::peak_rss_kib() const { return status_kib("VmH
 
 std::optional<long> DaemonProcess::rss_kib() const { return status_kib("VmRSS:"); }
 
+namespace {
+
+// The fields of a /proc/.../stat text after the command name (which may hold
+// spaces and parentheses): [0] is field 3, the state.
+std::vector<std::string> stat_fields(const std::string& stat) {
+  std::vector<std::string> out;
+  const auto end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos || end_of_name + 2 > stat.size()) return out;
+  std::istringstream fields(stat.substr(end_of_name + 2));
+  for (std::string field; fields >> field;) out.push_back(field);
+  return out;
+}
+
+// User and system CPU seconds of a /proc/.../stat text (fields 14 and 15).
+std::optional<double> stat_cpu_seconds(const std::string& stat) {
+  const auto f = stat_fields(stat);
+  if (f.size() < 13) return std::nullopt;
+  const long ticks = std::strtol(f[11].c_str(), nullptr, 10) + std::strtol(f[12].c_str(), nullptr, 10);
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
 std::optional<double> DaemonProcess::cpu_seconds() const {
   if (pid_ <= 0) return std::nullopt;
-  // Fields 14 and 15 of /proc/PID/stat, counted after the command name, which may hold spaces.
-  const std::string stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
-  const auto end_of_name = stat.rfind(')');
-  if (end_of_name == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(end_of_name + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::strtol(field.c_str(), nullptr, 10);
-    if (i == 15) stime = std::strtol(field.c_str(), nullptr, 10);
+  return stat_cpu_seconds(read_file("/proc/" + std::to_string(pid_) + "/stat"));
+}
+
+std::vector<std::pair<std::string, double>> DaemonProcess::thread_cpu_seconds() const {
+  std::vector<std::pair<std::string, double>> out;
+  if (pid_ <= 0) return out;
+  std::vector<long> tids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+    tids.push_back(std::strtol(e.path().filename().c_str(), nullptr, 10));
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::sort(tids.begin(), tids.end());  // the main thread first
+  for (long tid : tids) {
+    const std::string task = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid);
+    std::string name = read_file(task + "/comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    const auto cpu = stat_cpu_seconds(read_file(task + "/stat"));
+    if (!cpu) continue;  // ended meanwhile
+    auto same = std::find_if(out.begin(), out.end(), [&](const auto& t) { return t.first == name; });
+    if (same == out.end()) {
+      out.emplace_back(name, *cpu);
+    } else {
+      same->second += *cpu;
+    }
+  }
+  return out;
+}
+
+std::optional<double> DaemonProcess::tree_cpu_seconds() const {
+  auto total = cpu_seconds();
+  if (!total) return std::nullopt;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_file(e.path().string() + "/stat");
+    const auto f = stat_fields(stat);
+    if (f.size() < 13 || std::strtol(f[1].c_str(), nullptr, 10) != pid_) continue;  // field 4: the parent
+    *total += stat_cpu_seconds(stat).value_or(0);
+  }
+  return total;
 }
 
 int DaemonProcess::stop(std::chrono::milliseconds grace) {

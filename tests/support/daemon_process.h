@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace herald::test {
@@ -33,6 +34,11 @@ class DaemonProcess {
   std::optional<long> rss_kib() const;
   // CPU time used so far, user and system, all threads; nullopt once the process is gone.
   std::optional<double> cpu_seconds() const;
+  // CPU seconds per thread name (threads of the same name summed), the main thread first.
+  std::vector<std::pair<std::string, double>> thread_cpu_seconds() const;
+  // CPU seconds of the process and its children (e.g. nginx's master and workers); nullopt once
+  // the process is gone.
+  std::optional<double> tree_cpu_seconds() const;
   // SIGTERM, then waits up to `grace` before SIGKILL. Returns the exit code, -1 if it did not exit
   // normally. Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
