@@ -222,6 +222,7 @@ class Bench {
   std::string report() const;
 
  private:
+  void where_the_cpu_went(std::ostringstream& md) const;
   std::string mapping() const { return dir_.file("bench.xml"); }
   std::string producer() const { return dir_.file("producer.db"); }
   std::string bodies() const { return dir_.file("bodies.ndjson"); }
@@ -608,8 +609,6 @@ class Bench {
   std::unique_ptr<Nginx> nginx_;
   int padding_ = 0;
   double body_bytes_ = 0;
-  void where_the_cpu_went(std::ostringstream& md) const;
-
   std::vector<Throughput> ceiling_runs_;
   std::optional<Throughput> peer_, herald_normal_, herald_full_;
   std::vector<Latency> latencies_;
@@ -654,9 +653,8 @@ void Bench::where_the_cpu_went(std::ostringstream& md) const {
     return n > 0 && !std::isnan(seconds) ? fixed(seconds * 1e6 / static_cast<double>(n), 1)
                                          : std::string("?");
   };
-  md << "\n| CPU per request | setting | per second | sender µs | nginx µs | cores busy | sender's threads, "
-        "µs "
-        "|\n|---|---|---:|---:|---:|---:|---|\n";
+  md << "\n| CPU per request | setting | per second | sender µs | nginx µs | cores busy "
+        "| sender's threads, µs |\n|---|---|---:|---:|---:|---:|---|\n";
   for (const Throughput* t : runs) {
     // The main thread first, then the busiest.
     auto by_cpu = t->threads;
