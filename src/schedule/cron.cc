@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "common/text.h"
+#include "schedule/civil_days.h"
 
 namespace herald::schedule {
 namespace {
 
-constexpr int64_t kSecondsPerDay = 86'400;
 // How far both searches look: 5 years, leap days included.
 constexpr int64_t kHorizon = (5 * 365 + 2) * kSecondsPerDay;
 
@@ -168,12 +168,6 @@ std::vector<std::string_view> split_words(std::string_view text) {
     pos = end == std::string_view::npos ? end : text.find_first_not_of(kBlanks, end);
   }
   return words;
-}
-
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if (a % b != 0 && (a < 0) != (b < 0)) --q;
-  return q;
 }
 
 // A wall-clock time taken apart; `days` counts from 1970-01-01.

@@ -3,9 +3,8 @@
 // Times are unix seconds (int64_t); "local seconds" count wall-clock seconds
 // since 1970-01-01T00:00 on that zone's clock, so calendar arithmetic on them
 // needs no zone. Instants outside the years 0001-9999 are clamped into them.
-// Limit: the date library reads only the transitions listed in the system
-// zone files (Debian's run to 2037) and not the rule for later years, so no
-// DST is applied after the last listed transition.
+// The system zone files list transitions up to 2037; later years follow the
+// POSIX TZ rule at each file's end, which the date library does not read.
 #pragma once
 
 #include <cstdint>
@@ -49,12 +48,20 @@ class TimeZone {
   bool operator==(const TimeZone&) const = default;
 
  private:
-  TimeZone(std::string name, const date::time_zone* zone) : name_(std::move(name)), zone_(zone) {}
+  // The zone file's rule for the years past its last listed transition.
+  struct LaterYears;
+  static const LaterYears* later_years(const date::time_zone& zone);
+
+  TimeZone(std::string name, const date::time_zone* zone, const LaterYears* later)
+      : name_(std::move(name)), zone_(zone), later_(later) {}
 
   std::string name_;
   // Owned by the date library's database, which lives as long as the process;
   // null for UTC.
   const date::time_zone* zone_ = nullptr;
+  // Kept as long as the process too, one per zone; null when the file has no
+  // daylight-saving rule to follow (or one that disagrees with its own list).
+  const LaterYears* later_ = nullptr;
 };
 
 // Floors utc_s to a multiple of period_s counted on the zone's wall clock from

@@ -3,7 +3,9 @@
 #include <time.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -151,6 +153,56 @@ TEST(TimeZoneTest, AlignDownToTwoHoursOnTheWallClock) {
   const TimeZone paris = zone("Europe/Paris");
   EXPECT_EQ(align_down(utc("2026-11-23T08:59:59Z"), 7'200, paris), utc("2026-11-23T07:00:00Z"));
   EXPECT_EQ(align_down(utc("2026-11-23T09:00:00Z"), 7'200, paris), utc("2026-11-23T09:00:00Z"));
+}
+
+// The zone files list changes up to 2037; the years after follow the rule at
+// each file's end.
+TEST(TimeZoneTest, LaterYearsFollowTheRuleAtTheFilesEnd) {
+  const TimeZone paris = zone("Europe/Paris");
+  EXPECT_EQ(paris.format(utc("2040-07-01T12:00:00Z")), "2040-07-01T14:00:00+02:00");
+  EXPECT_EQ(paris.format(utc("2040-01-15T12:00:00Z")), "2040-01-15T13:00:00+01:00");
+  EXPECT_EQ(paris.format(utc("2099-08-01T00:00:00Z")), "2099-08-01T02:00:00+02:00");
+  EXPECT_EQ(paris.from_local(utc("2040-03-25T02:30:00Z")), utc("2040-03-25T01:00:00Z"));
+  EXPECT_EQ(paris.from_local(utc("2040-10-28T02:30:00Z")), utc("2040-10-28T00:30:00Z"));
+  EXPECT_EQ(align_down(utc("2040-07-01T12:00:00Z"), 86'400, paris), utc("2040-06-30T22:00:00Z"));
+  EXPECT_EQ(zone("America/New_York").format(utc("2050-07-04T16:00:00Z")), "2050-07-04T12:00:00-04:00");
+  EXPECT_EQ(zone("Australia/Sydney").format(utc("2045-01-15T00:00:00Z")), "2045-01-15T11:00:00+11:00");
+  EXPECT_EQ(zone("Asia/Kolkata").format(utc("2045-01-15T00:00:00Z")), "2045-01-15T05:30:00+05:30");
+}
+
+// libc reads the same rule: both must give the same offset everywhere, in
+// the listed years and after them.
+TEST(TimeZoneTest, OffsetsAgreeWithLibcBeyondTheListedYears) {
+  const char* saved = std::getenv("TZ");
+  const std::optional<std::string> before = saved ? std::optional<std::string>(saved) : std::nullopt;
+  for (const char* name : {"Europe/Paris", "America/New_York", "Australia/Sydney", "Europe/Dublin",
+                           "Asia/Jerusalem", "America/Nuuk", "America/Santiago", "Asia/Kolkata"}) {
+    const TimeZone z = zone(name);
+    setenv("TZ", name, 1);
+    tzset();
+    int mismatches = 0;
+    for (int64_t t = utc("2035-01-01T00:00:00Z"); t < utc("2065-01-01T00:00:00Z") && mismatches < 5;
+         t += 7'919) {
+      const time_t tt = static_cast<time_t>(t);
+      struct tm tm = {};
+      ASSERT_NE(localtime_r(&tt, &tm), nullptr);
+      const int64_t local = z.to_local(t);
+      // The wall-clock time read back gives this instant, or the earlier
+      // one when the clocks show it twice.
+      const int64_t back = z.from_local(local);
+      if (local - t != tm.tm_gmtoff || back > t || z.to_local(back) != local) {
+        ADD_FAILURE() << name << " at " << t << ": offset " << local - t << " against libc's " << tm.tm_gmtoff
+                      << ", read back as " << back;
+        ++mismatches;
+      }
+    }
+  }
+  if (before) {
+    setenv("TZ", before->c_str(), 1);
+  } else {
+    unsetenv("TZ");
+  }
+  tzset();
 }
 
 TEST(TimeZoneTest, ExtremeInstantsDoNotOverflow) {
