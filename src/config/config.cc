@@ -374,31 +374,32 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
   }
   ep.per_recipient = ep.channel == "email";
   HERALD_TRY(r.boolean("per_recipient", ep.per_recipient));
-  HERALD_TRY(r.duration("timeout", ep.timeout));
-  HERALD_TRY(r.duration("connect_timeout", ep.connect_timeout));
-  HERALD_TRY(r.boolean("tls_verify", ep.tls_verify));
+  ConnectionSettings& conn = ep.connection;
+  HERALD_TRY(r.duration("timeout", conn.timeout));
+  HERALD_TRY(r.duration("connect_timeout", conn.connect_timeout));
+  HERALD_TRY(r.boolean("tls_verify", conn.tls_verify));
   HERALD_TRY(r.boolean("ordered", ep.ordered));
   int64_t max_in_flight = 0;
   HERALD_TRY(r.integer("max_in_flight", max_in_flight, 1, 100000));
   ep.max_in_flight = static_cast<int>(max_in_flight);
-  HERALD_TRY(r.string("ca_file", ep.ca_file));
-  ep.ca_file = resolve(dir, ep.ca_file);
-  HERALD_TRY(r.string("client_cert", ep.client_cert));
-  HERALD_TRY(r.string("client_key", ep.client_key));
-  ep.client_cert = resolve(dir, ep.client_cert);
-  ep.client_key = resolve(dir, ep.client_key);
-  if (ep.client_cert.empty() != ep.client_key.empty()) {
-    return r.error(ep.client_cert.empty() ? "client_cert" : "client_key",
+  HERALD_TRY(r.string("ca_file", conn.ca_file));
+  conn.ca_file = resolve(dir, conn.ca_file);
+  HERALD_TRY(r.string("client_cert", conn.client_cert));
+  HERALD_TRY(r.string("client_key", conn.client_key));
+  conn.client_cert = resolve(dir, conn.client_cert);
+  conn.client_key = resolve(dir, conn.client_key);
+  if (conn.client_cert.empty() != conn.client_key.empty()) {
+    return r.error(conn.client_cert.empty() ? "client_cert" : "client_key",
                    "client_cert and client_key go together");
   }
-  for (const std::string& f : {ep.ca_file, ep.client_cert, ep.client_key}) {
+  for (const std::string& f : {conn.ca_file, conn.client_cert, conn.client_key}) {
     if (!f.empty() && !fs::is_regular_file(f)) {
-      std::string key = f == ep.ca_file ? "ca_file" : f == ep.client_cert ? "client_cert" : "client_key";
+      std::string key = f == conn.ca_file ? "ca_file" : f == conn.client_cert ? "client_cert" : "client_key";
       return r.error(key, "cannot read '" + f + "'");
     }
   }
-  if (!ep.client_key.empty())
-    warn_if_exposed(r.where(r.get("client_key")), r.key_name("client_key"), ep.client_key, cfg.warnings);
+  if (!conn.client_key.empty())
+    warn_if_exposed(r.where(r.get("client_key")), r.key_name("client_key"), conn.client_key, cfg.warnings);
   if (const toml::node* h = r.get("headers")) {
     const toml::table* ht = h->as_table();
     if (!ht) return r.error("headers", "expected a table such as { \"X-Tenant\" = \"acme\" }");
@@ -433,14 +434,14 @@ Status load_endpoint(const std::string& file, const std::string& dir, const std:
       ep.outcomes[code] = *value;
     }
   }
-  if (!ep.tls_verify) {
+  if (!ep.connection.tls_verify) {
     cfg.warnings.push_back(
         located(file, t.source()) + "endpoint '" + name +
         "': TLS verification is OFF (tls_verify = false); its server's identity is not checked");
   }
   ep.settings.emplace_back("url", ep.url);
-  ep.settings.emplace_back("timeout_ms", std::to_string(ep.timeout.count()));
-  ep.settings.emplace_back("tls_verify", ep.tls_verify ? "true" : "false");
+  ep.settings.emplace_back("timeout_ms", std::to_string(ep.connection.timeout.count()));
+  ep.settings.emplace_back("tls_verify", ep.connection.tls_verify ? "true" : "false");
   // Plugins resolve their own relative paths (templates, ...) against it.
   ep.settings.emplace_back("config_dir", dir);
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/connection_settings.h"
 #include "common/result.h"
 
 namespace herald::config {
@@ -17,18 +18,13 @@ struct EndpointConfig {
   std::string name;
   std::string channel;  // rest | json | xml | email (any plugin file name)
   std::string url;
-  std::chrono::milliseconds timeout{30'000};
-  std::chrono::milliseconds connect_timeout{10'000};
-  bool tls_verify = true;
+  ConnectionSettings connection;
   // Per-entity order: a later notification for the same entity waits while
   // an earlier one is still owed to this endpoint.
   bool ordered = true;
   // At most this many attempts in flight to this endpoint (0: only the
   // daemon's max_in_flight applies).
   int max_in_flight = 0;
-  std::string ca_file;
-  std::string client_cert;                                   // mutual TLS: PEM certificate ...
-  std::string client_key;                                    // ... and its key
   std::vector<std::pair<std::string, std::string>> headers;  // added to every request
   // Host-side override of the plugin's judgement, by status code ("409")
   // or class ("4xx"): "delivered", "retry" or "failed".

@@ -787,12 +787,7 @@ net::OAuth2Credentials oauth2_credentials(const config::EndpointConfig& ep) {
   c.client_secret = ep.oauth2.client_secret;
   c.scopes = ep.oauth2.scopes;
   c.client_auth = ep.oauth2.client_auth;
-  c.tls_verify = ep.tls_verify;
-  c.ca_file = ep.ca_file;
-  c.client_cert = ep.client_cert;
-  c.client_key = ep.client_key;
-  c.timeout = ep.timeout;
-  c.connect_timeout = ep.connect_timeout;
+  c.connection = ep.connection;
   return c;
 }
 
@@ -848,12 +843,7 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
   req.mail_from = std::move(built.request.mail_from);
   req.mail_recipients = std::move(built.request.mail_recipients);
   req.require_tls = built.request.require_tls;
-  req.timeout = endpoint->timeout;
-  req.connect_timeout = endpoint->connect_timeout;
-  req.tls_verify = endpoint->tls_verify;
-  req.ca_file = endpoint->ca_file;
-  req.client_cert = endpoint->client_cert;
-  req.client_key = endpoint->client_key;
+  req.connection = endpoint->connection;
   req.max_response_bytes = runtime_->config().max_response_bytes;
   // Of the answer's headers only Retry-After is read (see below).
   static const auto kResponseHeaders = std::make_shared<const std::vector<std::string>>(1, "Retry-After");

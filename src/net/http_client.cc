@@ -83,17 +83,19 @@ std::string_view trim(std::string_view s) {
 std::string profile_of(const HttpRequest& r) {
   if (r.is_mail()) return {};
   std::string p;
-  p.reserve(64 + r.method.size() + r.ca_file.size() + r.client_cert.size() + r.client_key.size());
+  p.reserve(64 + r.method.size() + r.connection.ca_file.size() + r.connection.client_cert.size() +
+            r.connection.client_key.size());
   // NUL-separated: none of these may contain one (curl takes them as C strings).
-  for (const std::string* field : {&r.method, &r.ca_file, &r.client_cert, &r.client_key}) {
+  for (const std::string* field :
+       {&r.method, &r.connection.ca_file, &r.connection.client_cert, &r.connection.client_key}) {
     p += *field;
     p += '\0';
   }
-  p += r.tls_verify ? '1' : '0';
+  p += r.connection.tls_verify ? '1' : '0';
   p += r.body.empty() ? '0' : '1';
-  p += std::to_string(r.timeout.count());
+  p += std::to_string(r.connection.timeout.count());
   p += '\0';
-  p += std::to_string(r.connect_timeout.count());
+  p += std::to_string(r.connection.connect_timeout.count());
   if (r.basic_auth) {
     p += '\0';
     p += r.basic_auth->first;
@@ -286,13 +288,13 @@ struct HttpClient::Transfer {
     set(CURLOPT_ERRORBUFFER, error_buffer);
     if (!configured) {
       set(CURLOPT_NOSIGNAL, 1L);  // signals are process-wide; timeouts come from the multi loop anyway
-      set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
-      set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
-      set(CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
-      set(CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
-      if (!r.ca_file.empty()) set(CURLOPT_CAINFO, r.ca_file.c_str());
-      if (!r.client_cert.empty()) set(CURLOPT_SSLCERT, r.client_cert.c_str());
-      if (!r.client_key.empty()) set(CURLOPT_SSLKEY, r.client_key.c_str());
+      set(CURLOPT_TIMEOUT_MS, static_cast<long>(r.connection.timeout.count()));
+      set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connection.connect_timeout.count()));
+      set(CURLOPT_SSL_VERIFYPEER, r.connection.tls_verify ? 1L : 0L);
+      set(CURLOPT_SSL_VERIFYHOST, r.connection.tls_verify ? 2L : 0L);
+      if (!r.connection.ca_file.empty()) set(CURLOPT_CAINFO, r.connection.ca_file.c_str());
+      if (!r.connection.client_cert.empty()) set(CURLOPT_SSLCERT, r.connection.client_cert.c_str());
+      if (!r.connection.client_key.empty()) set(CURLOPT_SSLKEY, r.connection.client_key.c_str());
     }
     set(CURLOPT_URL, r.url.c_str());
     if (rc != CURLE_OK) return rc;

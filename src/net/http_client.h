@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/connection_settings.h"
+
 namespace herald::net {
 
 class CurlMultiDriver;
@@ -31,12 +33,7 @@ struct HttpRequest {
   // sent without one (curl's form-urlencoded default is suppressed).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::chrono::milliseconds timeout{30000};  // whole transfer
-  std::chrono::milliseconds connect_timeout{10000};
-  bool tls_verify = true;   // false => VERIFYPEER=0, VERIFYHOST=0
-  std::string ca_file;      // optional CURLOPT_CAINFO
-  std::string client_cert;  // PEM client certificate for mutual TLS (CURLOPT_SSLCERT)
-  std::string client_key;   // its PEM private key (CURLOPT_SSLKEY)
+  ConnectionSettings connection;
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password
   // Keep at most this many body bytes; the rest is read and discarded and `truncated` is set.
   size_t max_response_bytes = 65536;

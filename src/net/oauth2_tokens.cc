@@ -106,12 +106,7 @@ void OAuth2Tokens::fetch(const std::string& key, const OAuth2Credentials& c) {
     // RFC 6749 2.3.1: both parts are form-encoded before they go into the basic credentials.
     req.basic_auth.emplace(form_encode(c.client_id), form_encode(c.client_secret));
   }
-  req.tls_verify = c.tls_verify;
-  req.ca_file = c.ca_file;
-  req.client_cert = c.client_cert;
-  req.client_key = c.client_key;
-  req.timeout = c.timeout;
-  req.connect_timeout = c.connect_timeout;
+  req.connection = c.connection;
   ++requests_sent_;
   std::string url = c.token_url;
   http_.send(std::move(req), [this, entry, url](HttpResponse response) {

@@ -26,9 +26,7 @@ struct OAuth2Credentials {
   std::string scopes;                 // space-separated, may be empty
   std::string client_auth = "basic";  // basic: HTTP basic; post: client_id/client_secret form fields
   // Transport settings for the token endpoint (usually the endpoint's own).
-  bool tls_verify = true;
-  std::string ca_file, client_cert, client_key;
-  std::chrono::milliseconds timeout{30'000}, connect_timeout{10'000};
+  ConnectionSettings connection;
 };
 
 class OAuth2Tokens {

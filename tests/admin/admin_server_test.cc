@@ -38,7 +38,7 @@ net::HttpResponse fetch(boost::asio::io_context& io, const std::string& url,
   net::HttpRequest req;
   req.method = method;
   req.url = url;
-  req.timeout = 5s;
+  req.connection.timeout = 5s;
   req.max_response_bytes = 1 << 20;
   std::optional<net::HttpResponse> got;
   client.send(req, [&](net::HttpResponse r) { got = std::move(r); });
@@ -162,7 +162,7 @@ TEST(AdminServerTest, OversizedRequestIsRefused) {
   req.method = "GET";
   req.url = "http://127.0.0.1:" + std::to_string(server.value()->port()) + "/metrics";
   req.headers.emplace_back("X-Padding", std::string(16 * 1024, 'a'));
-  req.timeout = 5s;
+  req.connection.timeout = 5s;
   std::optional<net::HttpResponse> got;
   client.send(req, [&](net::HttpResponse r) { got = std::move(r); });
   ASSERT_TRUE(test::run_until(

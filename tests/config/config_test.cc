@@ -83,8 +83,8 @@ TEST(Config, LoadsAndResolvesRelativePathsAgainstTheFile) {
   EXPECT_EQ(cfg->retry_schedule, (std::vector<std::chrono::milliseconds>{1s, 2s}));
   ASSERT_EQ(cfg->endpoints.count("pacs"), 1u);
   const auto& ep = cfg->endpoints.at("pacs");
-  EXPECT_EQ(ep.timeout, 5s);
-  EXPECT_TRUE(ep.tls_verify);
+  EXPECT_EQ(ep.connection.timeout, 5s);
+  EXPECT_TRUE(ep.connection.tls_verify);
   EXPECT_THAT(ep.settings,
               ::testing::Contains(std::make_pair(std::string("auth.token"), std::string("s3cret"))));
   ASSERT_EQ(cfg->notifications.size(), 2u);

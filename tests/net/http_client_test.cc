@@ -450,7 +450,7 @@ TEST_F(HttpClientTest, HangingServerTimesOut) {
   options.hang = true;
   ThreadedHttpSink sink(options);
   HttpRequest r = request(sink, "POST");
-  r.timeout = 300ms;
+  r.connection.timeout = 300ms;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 0);
   EXPECT_EQ(response.transport_error, CURLE_OPERATION_TIMEDOUT);
@@ -464,7 +464,7 @@ TEST_F(HttpClientTest, DelayedAnswerWithinTimeoutSucceeds) {
   options.delay = 200ms;
   ThreadedHttpSink sink(options);
   HttpRequest r = request(sink, "POST");
-  r.timeout = 5s;
+  r.connection.timeout = 5s;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 200) << response.error;
   EXPECT_GE(response.elapsed, 200ms);
@@ -553,8 +553,8 @@ TEST_F(HttpClientTest, HttpsToPlainServerFailsInTls) {
   ThreadedHttpSink sink;
   HttpRequest r;
   r.url = "https://127.0.0.1:" + std::to_string(sink.port()) + "/";
-  r.tls_verify = false;
-  r.timeout = 5s;
+  r.connection.tls_verify = false;
+  r.connection.timeout = 5s;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 0);
   EXPECT_NE(response.transport_error, 0);
@@ -657,7 +657,7 @@ TEST_F(HttpClientTest, SelfSignedServerIsRefusedByDefaultAsTls) {
 TEST_F(HttpClientTest, SelfSignedServerIsAcceptedWhenNamedAsCaFile) {
   ThreadedHttpSink sink(self_signed_server());
   HttpRequest r = request(sink, "POST", "/pinned");
-  r.ca_file = test::tls_files().self_signed_cert;
+  r.connection.ca_file = test::tls_files().self_signed_cert;
   r.body = "over tls";
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 200) << response.error;
@@ -671,7 +671,7 @@ TEST_F(HttpClientTest, CaSignedServerIsAcceptedWithTheCaFileByAddressAndByName) 
   for (std::string host : {"127.0.0.1", "localhost"}) {
     HttpRequest r;
     r.url = "https://" + host + ":" + std::to_string(sink.port()) + "/chain";
-    r.ca_file = test::tls_files().ca_cert;
+    r.connection.ca_file = test::tls_files().ca_cert;
     HttpResponse response = perform(r);
     EXPECT_EQ(response.status, 200) << host << ": " << response.error;
   }
@@ -681,7 +681,7 @@ TEST_F(HttpClientTest, CaSignedServerIsAcceptedWithTheCaFileByAddressAndByName) 
 TEST_F(HttpClientTest, WrongCaFileIsRefusedAsTls) {
   ThreadedHttpSink sink(ca_signed_server());
   HttpRequest r = request(sink, "GET");
-  r.ca_file = test::tls_files().client_ca_cert;  // a CA, but not the one that signed the server
+  r.connection.ca_file = test::tls_files().client_ca_cert;  // a CA, but not the one that signed the server
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 0);
   EXPECT_STREQ(transport_error_class(response.transport_error), "tls") << response.error;
@@ -690,7 +690,7 @@ TEST_F(HttpClientTest, WrongCaFileIsRefusedAsTls) {
 TEST_F(HttpClientTest, SelfSignedServerIsAcceptedWithoutVerification) {
   ThreadedHttpSink sink(self_signed_server());
   HttpRequest r = request(sink, "PUT", "/unchecked");
-  r.tls_verify = false;
+  r.connection.tls_verify = false;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 200) << response.error;
   EXPECT_EQ(response.body, "{\"ok\":true}");
@@ -700,7 +700,7 @@ TEST_F(HttpClientTest, SelfSignedServerIsAcceptedWithoutVerification) {
 TEST_F(HttpClientTest, MutualTlsWithoutClientCertificateFailsAsTls) {
   ThreadedHttpSink sink(mutual_tls_server());
   HttpRequest r = request(sink, "POST");
-  r.ca_file = test::tls_files().ca_cert;
+  r.connection.ca_file = test::tls_files().ca_cert;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 0);
   EXPECT_NE(response.transport_error, 0);
@@ -735,9 +735,9 @@ TEST(TransportErrorClass, OnlyAReceivedTlsAlertMakesAReceiveErrorTls) {
 TEST_F(HttpClientTest, MutualTlsWithClientCertificateSucceedsAndTheServerSeesItsName) {
   ThreadedHttpSink sink(mutual_tls_server());
   HttpRequest r = request(sink, "POST", "/mtls");
-  r.ca_file = test::tls_files().ca_cert;
-  r.client_cert = test::tls_files().client_cert;
-  r.client_key = test::tls_files().client_key;
+  r.connection.ca_file = test::tls_files().ca_cert;
+  r.connection.client_cert = test::tls_files().client_cert;
+  r.connection.client_key = test::tls_files().client_key;
   HttpResponse response = perform(r);
   EXPECT_EQ(response.status, 200) << response.error;
   ASSERT_EQ(sink.request_count(), 1u);
@@ -752,7 +752,7 @@ TEST_F(HttpClientTest, HttpsConnectionIsReusedAndLargeBodiesTruncate) {
   std::vector<HttpResponse> responses;
   std::function<void()> send_one = [&] {
     HttpRequest r = request(sink, "GET");
-    r.ca_file = test::tls_files().ca_cert;
+    r.connection.ca_file = test::tls_files().ca_cert;
     r.max_response_bytes = 1000;
     client.send(std::move(r), [&](HttpResponse response) {
       responses.push_back(std::move(response));

@@ -376,7 +376,7 @@ net::HttpResponse fetch(net::HttpRequest request) {
   asio::io_context io;
   net::HttpClient client(io);
   std::optional<net::HttpResponse> result;
-  if (request.ca_file.empty()) request.ca_file = test::tls_files().ca_cert;
+  if (request.connection.ca_file.empty()) request.connection.ca_file = test::tls_files().ca_cert;
   client.send(std::move(request), [&](net::HttpResponse response) {
     result = std::move(response);
     io.stop();
@@ -438,16 +438,16 @@ TEST(HttpSinkTlsTest, MutualTlsRefusesClientsWithoutACertificateFromItsCa) {
   EXPECT_NE(anonymous.transport_error, 0);
 
   net::HttpRequest stranger = https_request(sink.port(), "/stranger");
-  stranger.client_cert = test::tls_files().self_signed_cert;  // not signed by the client CA
-  stranger.client_key = test::tls_files().self_signed_key;
+  stranger.connection.client_cert = test::tls_files().self_signed_cert;  // not signed by the client CA
+  stranger.connection.client_key = test::tls_files().self_signed_key;
   net::HttpResponse refused = fetch(stranger);
   EXPECT_EQ(refused.status, 0);
   EXPECT_NE(refused.transport_error, 0);
   EXPECT_EQ(sink.request_count(), 0u);
 
   net::HttpRequest known = https_request(sink.port(), "/known");
-  known.client_cert = test::tls_files().client_cert;
-  known.client_key = test::tls_files().client_key;
+  known.connection.client_cert = test::tls_files().client_cert;
+  known.connection.client_key = test::tls_files().client_key;
   net::HttpResponse accepted = fetch(known);
   EXPECT_EQ(accepted.status, 200) << accepted.error;
   ASSERT_EQ(sink.request_count(), 1u);
@@ -460,7 +460,7 @@ TEST(HttpSinkTlsTest, HangAndGarbageWorkOverTls) {
   hang.hang = true;
   ThreadedHttpSink hanging(hang);
   net::HttpRequest request = https_request(hanging.port(), "/");
-  request.timeout = 300ms;
+  request.connection.timeout = 300ms;
   net::HttpResponse timed_out = fetch(request);
   EXPECT_EQ(timed_out.transport_error, CURLE_OPERATION_TIMEDOUT) << timed_out.error;
   EXPECT_EQ(hanging.request_count(), 1u);  // read over TLS, never answered
@@ -549,8 +549,8 @@ TEST(RunSinkCommandTest, ServesMutualTlsAndPrintsTheClientSubject) {
     FAIL() << "sink did not start: " << err.str();
   }
   net::HttpRequest request = https_request(port_future.get(), "/hello");
-  request.client_cert = test::tls_files().client_cert;
-  request.client_key = test::tls_files().client_key;
+  request.connection.client_cert = test::tls_files().client_cert;
+  request.connection.client_key = test::tls_files().client_key;
   net::HttpResponse response = fetch(request);
   EXPECT_EQ(response.status, 200) << response.error;
   command.join();  // --max-requests 1: it stops after printing the request
