@@ -23,6 +23,7 @@
 #   BENCH_BACKLOG=1000000   notifications waiting in the backlog run
 #   BENCH_CONCURRENCY=8,16,32,64   connections tried for the ceiling (the best is reported)
 #   BENCH_SYSLOG_NG_WORKERS=8
+#   BENCH_ROUNDS=3          rounds of the throughput runs (each reported as its median round)
 #   BENCH_SKIP=             phases to leave out: ceiling,syslog-ng,normal,full,latency,backlog,drain,micro
 #   BENCH_JOBS=$(nproc)     build jobs
 #   BENCH_BUILD_DIR=build
@@ -50,14 +51,14 @@ E2E=$OUT_DIR/e2e.md
 rm -f "$E2E" "$RESULTS"
 
 # The driver stops its children when it ends or gets SIGINT/SIGTERM; the
-# outer timeout bounds the whole run (six phases of at most 10 minutes).
+# outer timeout bounds the whole run (each phase has 10 minutes at most).
 status=0
 echo "=== end to end"
 timeout -k 30 3900 "$OUT_DIR/herald_bench_e2e" \
   --n "${BENCH_N:-200000}" --body-bytes "${BENCH_BODY_BYTES:-1024}" \
   --rate "${BENCH_RATE:-1000}" --latency-seconds "${BENCH_LATENCY_SECONDS:-10}" \
   --backlog "${BENCH_BACKLOG:-1000000}" --concurrency "${BENCH_CONCURRENCY:-8,16,32,64}" \
-  --syslog-ng-workers "${BENCH_SYSLOG_NG_WORKERS:-8}" --phase-timeout 600 \
+  --syslog-ng-workers "${BENCH_SYSLOG_NG_WORKERS:-8}" --rounds "${BENCH_ROUNDS:-3}" --phase-timeout 600 \
   --skip "${SKIP:-none}" --out "$E2E" || status=1
 
 {

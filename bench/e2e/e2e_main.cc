@@ -3,9 +3,11 @@
 //
 //   herald_bench_e2e [--n 200000] [--body-bytes 1024] [--rate 1000] [--latency-seconds 10]
 //                    [--backlog 1000000] [--concurrency 8,16,32,64] [--syslog-ng-workers 8]
-//                    [--phase-timeout 600] [--out results.md] [--skip ceiling,syslog-ng,...]
+//                    [--phase-timeout 600] [--rounds 3] [--out results.md] [--skip ceiling,...]
 //
-// Phases (each can be skipped with --skip NAME):
+// Phases (each can be skipped with --skip NAME); the first four, the throughput
+// runs, go round --rounds times, one after the other, and the report shows each
+// run's median round and the ratios of each round:
 //   ceiling    herald_bench_ceiling (libcurl multi, keep-alive) POSTs the N bodies, per concurrency
 //   syslog-ng  syslog-ng reads the N bodies from a file, delivers each with http() through a
 //              reliable disk buffer
@@ -26,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -59,6 +62,7 @@ struct Options {
   std::vector<int> concurrency = {8, 16, 32, 64};
   int syslog_ng_workers = 8;
   int phase_timeout = 600;
+  int rounds = 3;
   std::string out;
   std::set<std::string> skip;
 };
@@ -67,7 +71,7 @@ struct Options {
   std::cerr << "herald_bench_e2e: " << message
             << "\nusage: herald_bench_e2e [--n N] [--body-bytes B] [--rate R] [--latency-seconds S] "
                "[--backlog M] [--concurrency 8,16,32,64] [--syslog-ng-workers W] [--phase-timeout S] "
-               "[--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog,drain]\n";
+               "[--rounds R] [--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog,drain]\n";
   std::exit(2);
 }
 
@@ -112,6 +116,8 @@ Options parse(int argc, char** argv) {
       o.syslog_ng_workers = static_cast<int>(number(1));
     } else if (arg == "--phase-timeout") {
       o.phase_timeout = static_cast<int>(number(10));
+    } else if (arg == "--rounds") {
+      o.rounds = static_cast<int>(number(1));
     } else if (arg == "--out") {
       o.out = value;
     } else if (arg == "--skip") {
@@ -163,6 +169,21 @@ struct Throughput {
   double per_second() const { return seconds > 0 ? static_cast<double>(delivered) / seconds : 0; }
 };
 
+// The throughput runs of one round: this machine's speed drifts by a fifth
+// within minutes, so ratios are taken within a round.
+struct Round {
+  std::vector<Throughput> ceiling;  // one per concurrency
+  std::optional<Throughput> peer, normal, full;
+
+  const Throughput* best_ceiling() const {
+    const Throughput* best = nullptr;
+    for (const auto& t : ceiling) {
+      if (!best || t.per_second() > best->per_second()) best = &t;
+    }
+    return best;
+  }
+};
+
 struct Latency {
   std::string mode;
   int64_t events = 0;
@@ -208,10 +229,14 @@ class Bench {
     note("producer database with " + thousands(static_cast<double>(o_.n)) + " events, bodies of " +
          fixed(body_bytes_, 0) + " bytes on average, in " + fixed(seconds_since(t0), 1) + " s");
 
-    if (!o_.skip.count("ceiling")) run_ceiling();
-    if (!o_.skip.count("syslog-ng")) run_syslog_ng();
-    if (!o_.skip.count("normal")) run_herald(false);
-    if (!o_.skip.count("full")) run_herald(true);
+    for (int r = 1; r <= o_.rounds; ++r) {
+      if (o_.rounds > 1) note("round " + std::to_string(r) + " of " + std::to_string(o_.rounds));
+      rounds_.emplace_back();
+      if (!o_.skip.count("ceiling")) run_ceiling();
+      if (!o_.skip.count("syslog-ng")) run_syslog_ng();
+      if (!o_.skip.count("normal")) run_herald(false);
+      if (!o_.skip.count("full")) run_herald(true);
+    }
     if (!o_.skip.count("latency")) run_latency(true);
     if (!o_.skip.count("latency")) run_latency(false);
     if (!o_.skip.count("backlog")) run_backlog();
@@ -222,7 +247,17 @@ class Bench {
   std::string report() const;
 
  private:
-  void where_the_cpu_went(std::ostringstream& md) const;
+  // One throughput run over the rounds, found in each by `pick`.
+  struct Series {
+    std::vector<const Throughput*> runs;  // in round order
+    const Throughput* median = nullptr;   // the median round, by rate
+    std::vector<double> vs_ceiling;       // the rate over the round's best ceiling, per round
+    std::vector<double> vs_peer;          // over the round's syslog-ng
+  };
+  Series series(const std::function<const Throughput*(const Round&)>& pick) const;
+  // Every throughput run of the report, in its order: each ceiling, syslog-ng, heraldd.
+  std::vector<Series> all_series() const;
+  void where_the_cpu_went(std::ostringstream& md, const std::vector<Series>& runs) const;
   std::string mapping() const { return dir_.file("bench.xml"); }
   std::string producer() const { return dir_.file("producer.db"); }
   std::string bodies() const { return dir_.file("bodies.ndjson"); }
@@ -296,13 +331,14 @@ class Bench {
       t.peak_rss_kib = std::stol(kv["peak_rss_kib"]);
       t.nginx_cpu_seconds = nginx_cpu;
       note("  " + thousands(t.per_second()) + " /s");
-      ceiling_runs_.push_back(t);
+      rounds_.back().ceiling.push_back(t);
     }
   }
 
   void run_syslog_ng() {
     settle();
     const std::string run = dir_.file("syslog-ng");
+    fs::remove_all(run);  // the round before's
     fs::create_directories(run + "/buffer");
     const std::string events = run + "/events.log";
     fs::copy_file(bodies(), events);
@@ -358,16 +394,17 @@ class Bench {
       throw std::runtime_error("syslog-ng delivered " + std::to_string(t.delivered) + " of " +
                                std::to_string(o_.n) + ": " + p.log());
     note("  " + thousands(t.per_second()) + " /s");
-    peer_ = t;
+    rounds_.back().peer = t;
   }
 
   void run_herald(bool full) {
     settle();
     const std::string run = dir_.file(full ? "herald-full" : "herald-normal");
+    fs::remove_all(run);  // the round before's
     const std::string config = herald_config(run, producer(), nginx_->url() + "/h", full);
     note(std::string("heraldd, synchronous=") + (full ? "FULL" : "NORMAL"));
     RequestCounter counter(*nginx_);
-    (full ? herald_full_ : herald_normal_) = measure_herald(
+    (full ? rounds_.back().full : rounds_.back().normal) = measure_herald(
         config, run, full ? "state synchronous=FULL" : "state synchronous=NORMAL", counter, "");
   }
 
@@ -609,8 +646,7 @@ class Bench {
   std::unique_ptr<Nginx> nginx_;
   int padding_ = 0;
   double body_bytes_ = 0;
-  std::vector<Throughput> ceiling_runs_;
-  std::optional<Throughput> peer_, herald_normal_, herald_full_;
+  std::vector<Round> rounds_;
   std::vector<Latency> latencies_;
   std::optional<Backlog> backlog_;
   std::optional<Drain> drain_;
@@ -639,14 +675,45 @@ std::string load() {
   return fixed(l[0], 2) + " " + fixed(l[1], 2) + " " + fixed(l[2], 2);
 }
 
-// CPU per request of the sender and of nginx, how much of the machine both
-// kept busy, and the sender's threads: what two cores allow, run by run.
-void Bench::where_the_cpu_went(std::ostringstream& md) const {
-  std::vector<const Throughput*> runs;
-  for (const auto& t : ceiling_runs_) runs.push_back(&t);
-  for (const auto* t : {&peer_, &herald_normal_, &herald_full_}) {
-    if (*t) runs.push_back(&**t);
+Bench::Series Bench::series(const std::function<const Throughput*(const Round&)>& pick) const {
+  Series s;
+  for (const Round& r : rounds_) {
+    const Throughput* t = pick(r);
+    if (!t) continue;
+    s.runs.push_back(t);
+    if (const Throughput* best = r.best_ceiling())
+      s.vs_ceiling.push_back(t->per_second() / best->per_second());
+    if (r.peer) s.vs_peer.push_back(t->per_second() / r.peer->per_second());
   }
+  if (!s.runs.empty()) {
+    auto by_rate = s.runs;
+    std::sort(by_rate.begin(), by_rate.end(),
+              [](const Throughput* a, const Throughput* b) { return a->per_second() < b->per_second(); });
+    s.median = by_rate[(by_rate.size() - 1) / 2];
+  }
+  return s;
+}
+
+std::vector<Bench::Series> Bench::all_series() const {
+  std::vector<Series> out;
+  size_t configs = 0;
+  for (const Round& r : rounds_) configs = std::max(configs, r.ceiling.size());
+  for (size_t i = 0; i < configs; ++i) {
+    out.push_back(series([i](const Round& r) { return i < r.ceiling.size() ? &r.ceiling[i] : nullptr; }));
+  }
+  for (auto member : {&Round::peer, &Round::normal, &Round::full}) {
+    Series s = series([member](const Round& r) { return (r.*member) ? &*(r.*member) : nullptr; });
+    if (s.median) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// CPU per request of the sender and of nginx, how much of the machine both
+// kept busy, and the sender's threads: what two cores allow, run by run (the
+// median round of each).
+void Bench::where_the_cpu_went(std::ostringstream& md, const std::vector<Series>& all) const {
+  std::vector<const Throughput*> runs;
+  for (const Series& s : all) runs.push_back(s.median);
   if (drain_) runs.push_back(&drain_->delivery);
   if (runs.empty()) return;
   auto us = [](double seconds, int64_t n) {
@@ -689,26 +756,44 @@ std::string Bench::report() const {
     return t.delivered > 0 ? fixed(t.cpu_seconds * 1000.0 / static_cast<double>(t.delivered), 3)
                            : std::string("?");
   };
-  const Throughput* best = nullptr;
-  for (const auto& t : ceiling_runs_) {
-    if (!best || t.per_second() > best->per_second()) best = &t;
-  }
-  md << "| run | setting | requests | seconds | per second | ÷ ceiling | ÷ syslog-ng | peak RSS MiB | CPU s "
-        "per "
-        "1,000 |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
-  auto row = [&](const Throughput& t, bool vs_peer) {
-    const std::string vs_ceiling = best ? fixed(t.per_second() / best->per_second(), 2) : "—";
-    const std::string vs_syslog = vs_peer && peer_ ? fixed(t.per_second() / peer_->per_second(), 2) : "—";
-    md << "| " << t.name << " | " << t.detail << " | " << thousands(static_cast<double>(t.delivered)) << " | "
-       << fixed(t.seconds, 2) << " | " << thousands(t.per_second()) << " | " << vs_ceiling << " | "
-       << vs_syslog << " | " << mib(t.peak_rss_kib) << " | " << per_thousand(t) << " |\n";
+  // The median of the rounds' ratios, and their range when there are several.
+  auto ratio = [](std::vector<double> v) {
+    if (v.empty()) return std::string("—");
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    const double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return n == 1 ? fixed(median, 2)
+                  : fixed(median, 2) + " (" + fixed(v.front(), 2) + "–" + fixed(v.back(), 2) + ")";
   };
-  for (const auto& t : ceiling_runs_) row(t, false);
-  if (peer_) row(*peer_, false);
-  if (herald_normal_) row(*herald_normal_, true);
-  if (herald_full_) row(*herald_full_, true);
-  if (best) md << "\nCeiling: the best libcurl multi run, " << best->detail << ".\n";
-  where_the_cpu_went(md);
+  const bool several = rounds_.size() > 1;
+  const std::vector<Series> all = all_series();
+  md << "| run | setting | requests | seconds | per second |" << (several ? " each round /s |" : "")
+     << " ÷ ceiling | ÷ syslog-ng | peak RSS MiB | CPU s per 1,000 |\n|---|---|---:|---:|---:|"
+     << (several ? "---:|" : "") << "---:|---:|---:|---:|\n";
+  for (const Series& s : all) {
+    const Throughput& t = *s.median;
+    const bool heraldd = t.name == "heraldd";
+    md << "| " << t.name << " | " << t.detail << " | " << thousands(static_cast<double>(t.delivered)) << " | "
+       << fixed(t.seconds, 2) << " | " << thousands(t.per_second()) << " | ";
+    if (several) {
+      std::string each;
+      for (const Throughput* r : s.runs) each += (each.empty() ? "" : " · ") + thousands(r->per_second());
+      md << each << " | ";
+    }
+    md << ratio(s.vs_ceiling) << " | " << (heraldd ? ratio(s.vs_peer) : "—") << " | " << mib(t.peak_rss_kib)
+       << " | " << per_thousand(t) << " |\n";
+  }
+  if (!all.empty()) {
+    md << "\nCeiling: the best libcurl multi run of each round. ";
+    if (several) {
+      md << "Each row shows its median round of " << rounds_.size()
+         << " (the rounds ran one after the other, each run once per round); the ratios are the median of "
+            "the rounds' own, with their range.\n";
+    } else {
+      md << "One round.\n";
+    }
+  }
+  where_the_cpu_went(md, all);
   if (!latencies_.empty()) {
     md << "\n| heraldd at " << o_.rate
        << " events/s | events | delivered | p50 ms | p99 ms | max ms | idle RSS MiB | "
