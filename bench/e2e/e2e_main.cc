@@ -138,7 +138,10 @@ int64_t wall_us() {
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  // A value that rounds to zero from below prints as zero, not "-0.0".
+  std::string out = buf;
+  if (out.front() == '-' && out.find_first_not_of("-0.") == std::string::npos) out.erase(0, 1);
+  return out;
 }
 
 std::string thousands(double v) {
