@@ -21,6 +21,9 @@ constexpr std::chrono::year_month_day date_of(int64_t s) {
   return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{floor_div(s, kSecondsPerDay)}}};
 }
 
+// The calendar year of a time in seconds.
+constexpr int year_of(int64_t s) { return static_cast<int>(date_of(s).year()); }
+
 // The days from 1970-01-01 to a date.
 constexpr int64_t days_of(std::chrono::sys_days date) { return date.time_since_epoch().count(); }
 

@@ -11,8 +11,6 @@
 namespace herald::schedule {
 namespace {
 
-int year_of(int64_t s) { return static_cast<int>(date_of(s).year()); }
-
 class Reader {
  public:
   explicit Reader(std::string_view text) : text_(text) {}

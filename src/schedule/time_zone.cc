@@ -52,8 +52,7 @@ bool agrees(const date::time_zone& zone, const PosixTzRule& rule, int64_t last_c
     points.insert(end);
     t = end;
   }
-  const auto year_at = [](int64_t s) { return static_cast<int>(date_of(s).year()); };
-  for (int y = year_at(from); y <= year_at(last_change); ++y) {
+  for (int y = year_of(from); y <= year_of(last_change); ++y) {
     const auto [start, end] = rule.changes_in(y);
     for (int64_t c : {start, end}) {
       if (c > from && c <= last_change) points.insert(c);
