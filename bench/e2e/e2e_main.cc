@@ -63,6 +63,7 @@ struct Options {
   int syslog_ng_workers = 8;
   int phase_timeout = 600;
   int rounds = 3;
+  int endpoint_max_in_flight = 0;  // the endpoint's own max_in_flight; 0: none
   std::string out;
   std::set<std::string> skip;
 };
@@ -71,7 +72,8 @@ struct Options {
   std::cerr << "herald_bench_e2e: " << message
             << "\nusage: herald_bench_e2e [--n N] [--body-bytes B] [--rate R] [--latency-seconds S] "
                "[--backlog M] [--concurrency 8,16,32,64] [--syslog-ng-workers W] [--phase-timeout S] "
-               "[--rounds R] [--out FILE] [--skip ceiling,syslog-ng,normal,full,latency,backlog,drain]\n";
+               "[--rounds R] [--endpoint-max-in-flight M] [--out FILE] "
+               "[--skip ceiling,syslog-ng,normal,full,latency,backlog,drain]\n";
   std::exit(2);
 }
 
@@ -118,6 +120,8 @@ Options parse(int argc, char** argv) {
       o.phase_timeout = static_cast<int>(number(10));
     } else if (arg == "--rounds") {
       o.rounds = static_cast<int>(number(1));
+    } else if (arg == "--endpoint-max-in-flight") {
+      o.endpoint_max_in_flight = static_cast<int>(number(1));
     } else if (arg == "--out") {
       o.out = value;
     } else if (arg == "--skip") {
@@ -293,7 +297,11 @@ class Bench {
     toml << "[daemon]\nstate_db = \"state.db\"\nplugin_dir = \"" << HERALD_BENCH_PLUGIN_DIR << "\"\n"
          << "state_synchronous = \"" << (full ? "full" : "normal") << "\"\n\n"
          << "[outbox]\ndatabase = \"" << producer_db << "\"\n\n"
-         << "[endpoints.nginx]\nchannel = \"rest\"\nurl = \"" << url << "\"\n\n"
+         << "[endpoints.nginx]\nchannel = \"rest\"\nurl = \"" << url << "\"\n"
+         << (o_.endpoint_max_in_flight > 0
+                 ? "max_in_flight = " + std::to_string(o_.endpoint_max_in_flight) + "\n"
+                 : std::string())
+         << "\n"
          << "[[notification]]\nname = \"Person Changed\"\non = \"" << kEventName << "\"\n"
          << "endpoint = \"nginx\"\nmapping = \"" << mapping() << "\"\n";
     fs::create_directories(run_dir);

@@ -232,10 +232,15 @@ void Daemon::maybe_finish_stop() {
   // Jobs on the worker report back first (each calls again when it does).
   if (ingest_busy() || claiming_ || records_running_ > 0) return;
   // Claimed, never sent: back to where the claim took them from.
-  if (!ready_.empty()) {
+  if (waiting_to_start() > 0) {
     std::vector<int64_t> ids;
     for (const auto& p : ready_) ids.push_back(p.row.id);
+    for (const auto& [name, q] : parked_) {
+      for (const auto& p : q) ids.push_back(p.row.id);
+    }
     ready_.clear();
+    parked_.clear();
+    parked_count_ = 0;
     if (auto n = store_.unclaim(ids, now_ms()); !n) {
       spdlog::warn(
           "stopping: {} claimed notification(s) could not be given back ({}); they count as "
@@ -287,7 +292,7 @@ bool Daemon::ingest_far_ahead() const { return dispatch_saturated_ && cursor_ > 
 int Daemon::claim_room() const {
   const int window = runtime_->config().max_in_flight;
   const int ahead = std::clamp(4 * runtime_->config().batch_size, kMinReadyAhead, kMaxReadyAhead);
-  return window + std::max(window, ahead) - static_cast<int>(in_flight_ + ready_.size()) -
+  return window + std::max(window, ahead) - static_cast<int>(in_flight_ + waiting_to_start()) -
          ingest_claims_out_ - rows_at_rules_;
 }
 
@@ -306,8 +311,8 @@ void Daemon::ingest() {
   if (!backlog_ && !room_wait_over_) {
     // What this ingest creates is claimed by it: read about what the window
     // can take, once it can take a batch worth a transaction.
-    const int room = claim_room();
-    if (room < std::max(1, cfg.max_in_flight / 2)) {
+    const auto [room, wanted] = ingest_room();
+    if (room < wanted) {
       ingest_paused_ = true;
       if (!room_timer_armed_) {
         room_timer_armed_ = true;
@@ -369,12 +374,28 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     check_drained();
     return;
   }
-  // Claimed here while nothing due waits, up to the room in the window;
-  // endpoints with their own max_in_flight are left to dispatch().
+  // Claimed here while nothing due waits, up to the room in the window and,
+  // for an endpoint with its own max_in_flight, up to its room (while none
+  // of its notifications waits).
   rows_at_rules_ = 0;
   int room = backlog_ ? 0 : claim_room();
   int asked = 0;
   bool left_pending = false;
+  // Per capped endpoint: the claims it can still take, those asked, and
+  // whether some were left pending.
+  struct CappedSlot {
+    std::string endpoint;
+    int room = 0;
+    int took = 0;
+    bool left = false;
+  };
+  std::vector<CappedSlot> capped;
+  auto capped_slot = [&](const std::string& name, const config::EndpointConfig& ep) -> CappedSlot& {
+    for (auto& c : capped) {
+      if (c.endpoint == name) return c;
+    }
+    return capped.emplace_back(CappedSlot{name, capped_[name].due ? 0 : endpoint_room(name, ep)});
+  };
   std::vector<state::IngestItem> items;
   items.reserve(rows->size());
   for (auto& row : rows.value()) {
@@ -394,8 +415,16 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     item.targets = std::move(targets.value());
     for (auto& t : item.targets) {
       const config::EndpointConfig* ep = runtime_->endpoint(t.endpoint);
-      if (ep && ep->max_in_flight > 0) continue;
-      if (asked < room) {
+      if (ep && ep->max_in_flight > 0) {
+        CappedSlot& c = capped_slot(t.endpoint, *ep);
+        if (asked < room && c.took < c.room) {
+          t.claim = true;
+          ++asked;
+          ++c.took;
+        } else {
+          c.left = true;
+        }
+      } else if (asked < room) {
         t.claim = true;
         ++asked;
       } else {
@@ -405,6 +434,17 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     items.push_back(std::move(item));
   }
   if (left_pending) note_backlog();
+  std::vector<std::pair<std::string, int>> capped_asked;  // endpoint, claims (or -1: left some pending)
+  for (const auto& c : capped) {
+    Capped& state = capped_[c.endpoint];
+    state.claims_out += c.took;
+    if (c.took > 0) capped_asked.emplace_back(c.endpoint, c.took);
+    if (c.left) {
+      note_capped_due(c.endpoint);
+      ++state.writes_leaving;
+      capped_asked.emplace_back(c.endpoint, -1);
+    }
+  }
   const int64_t after = written_cursor_;
   const int64_t last_id = items.back().event.id;
   written_cursor_ = last_id;
@@ -435,10 +475,19 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
         out.rt = std::move(rt);
         return out;
       },
-      [this, last_id, batch, asked, left_pending, epoch = ingest_epoch_](Ingested done) {
+      [this, last_id, batch, asked, left_pending, capped_asked = std::move(capped_asked),
+       epoch = ingest_epoch_](Ingested done) {
         --writes_out_;
         ingest_claims_out_ -= asked;
         if (left_pending) --writes_leaving_pending_;
+        for (const auto& [name, n] : capped_asked) {
+          Capped& c = capped_[name];
+          if (n < 0) {
+            --c.writes_leaving;
+          } else {
+            c.claims_out -= n;
+          }
+        }
         const auto claimed = static_cast<int64_t>(done.attempts.size());
         // In flight in the database: sent, or given back at a stop.
         take_claimed(done.attempts, done.rt);
@@ -488,6 +537,45 @@ void Daemon::ingest_later(const std::string& what, bool write_failed) {
 void Daemon::note_backlog() {
   backlog_ = true;
   ++backlog_generation_;
+  for (const auto& [name, ep] : runtime_->config().endpoints) {
+    if (ep.max_in_flight > 0) note_capped_due(name);
+  }
+}
+
+void Daemon::note_capped_due(const std::string& endpoint) {
+  Capped& c = capped_[endpoint];
+  c.due = true;
+  ++c.generation;
+}
+
+int Daemon::endpoint_capacity(const config::EndpointConfig& ep) const {
+  // Ahead as the window is, but by no more than 32 times the cap: a slow
+  // endpoint with a small cap holds few notifications claimed and unsent.
+  const int ahead = std::min(32 * ep.max_in_flight,
+                             std::clamp(4 * runtime_->config().batch_size, kMinReadyAhead, kMaxReadyAhead));
+  return ep.max_in_flight + ahead;
+}
+
+int Daemon::endpoint_room(const std::string& name, const config::EndpointConfig& ep) {
+  return endpoint_capacity(ep) - static_cast<int>(busy_[name]) - capped_[name].claims_out;
+}
+
+std::pair<int, int> Daemon::ingest_room() {
+  const int window = runtime_->config().max_in_flight;
+  int room = 0;
+  int capacity = 0;
+  for (const auto& [name, ep] : runtime_->config().endpoints) {
+    if (ep.max_in_flight <= 0) return {claim_room(), std::max(1, window / 2)};
+    if (!capped_[name].due) room += std::max(0, endpoint_room(name, ep));
+    capacity += endpoint_capacity(ep);
+  }
+  // Rows on their way through the rules are about what they will claim.
+  return {std::min(claim_room(), room - rows_at_rules_), std::max(1, std::min(window, capacity) / 2)};
+}
+
+bool Daemon::endpoint_full(const std::string& name) {
+  const config::EndpointConfig* ep = runtime_->endpoint(name);
+  return ep && ep->max_in_flight > 0 && started_[name] >= ep->max_in_flight;
 }
 
 void Daemon::dispatch_due() {
@@ -539,7 +627,7 @@ void Daemon::dispatch() {
   // Claims fill the window (max_in_flight) and the prepared attempts
   // waiting in ready_ (claim_room()).
   const int window = runtime_->config().max_in_flight;
-  const int claimed_now = static_cast<int>(in_flight_ + ready_.size());
+  const int claimed_now = static_cast<int>(in_flight_ + waiting_to_start());
   // At most two windows at once: one claim is one job on the worker, which
   // renders what it claims.
   int capacity = std::min(claim_room(), 2 * window);
@@ -549,28 +637,38 @@ void Daemon::dispatch() {
   if (claimed_now > 0 && capacity < std::max(1, window / 2)) return;
   if (capacity <= 0) return;
   // Endpoints with their own max_in_flight are claimed one by one, up to
-  // their room; the others together with what is left.
+  // their room, those with notifications waiting; the others together with
+  // what is left.
   std::vector<std::string> capped;
-  std::vector<std::pair<std::string, int>> room;
+  std::vector<Claimed::Asked> asked;
+  bool only_capped = true;
   for (const auto& [name, ep] : runtime_->config().endpoints) {
-    if (ep.max_in_flight <= 0) continue;
+    if (ep.max_in_flight <= 0) {
+      only_capped = false;
+      continue;
+    }
     capped.push_back(name);
-    int left = ep.max_in_flight - static_cast<int>(busy_[name]);
-    if (left > 0) room.emplace_back(name, left);
+    Capped& c = capped_[name];
+    if (!c.due) continue;
+    const int left = std::min(endpoint_room(name, ep), capacity);
+    if (left <= 0) continue;
+    // An ingest that left notifications pending may commit after this claim
+    // ran (claims go first on the worker): then a short claim proves nothing.
+    asked.push_back({name, left, c.writes_leaving == 0, c.generation});
+    c.claims_out += left;
   }
   // Without a backlog, ingest claims what it creates; what comes due later
   // sets backlog_ through dispatch_timer_.
   const bool others = backlog_;
-  if (!others && room.empty()) return;
+  if (!others && asked.empty()) return;
   claiming_ = true;
-  // An ingest that left notifications pending may commit after this claim
-  // ran (claims go first on the worker): then a short claim proves nothing.
   const bool may_clear_backlog = writes_leaving_pending_ == 0;
   worker_->post(
-      [capacity, capped = std::move(capped), room = std::move(room), now = now_ms(), rt = runtime_,
-       recent = recent_, others, may_clear_backlog,
+      [capacity, capped = std::move(capped), asked = std::move(asked), now = now_ms(), rt = runtime_,
+       recent = recent_, others, may_clear_backlog, only_capped,
        generation = backlog_generation_](state::StateStore& store) mutable {
         Claimed out;
+        out.only_capped = only_capped;
         out.may_clear_backlog = may_clear_backlog;
         out.backlog_generation = generation;
         std::vector<state::NotificationRow> rows;
@@ -587,12 +685,21 @@ void Daemon::dispatch() {
           return true;
         };
         bool ok = true;
-        for (const auto& [name, limit] : room) {
-          if (left <= 0) break;
+        for (auto& a : asked) {
+          const int limit = std::min(a.claims, left);
           state::StateStore::EndpointFilter only;
-          only.endpoint = name;
-          if (!(ok = claim(std::min(limit, left), only))) break;
+          only.endpoint = a.endpoint;
+          const size_t before = rows.size();
+          if (limit <= 0 || !(ok = claim(limit, only))) {
+            a.may_clear = false;  // not asked
+            if (!ok) break;
+            continue;
+          }
+          // Short: none of its own is left.
+          a.full = static_cast<int>(rows.size() - before) == limit;
+          if (a.full) a.may_clear = false;
         }
+        out.asked = std::move(asked);
         if (ok && others && left > 0) {
           state::StateStore::EndpointFilter rest;
           rest.exclude = capped;
@@ -615,9 +722,19 @@ void Daemon::dispatch() {
 
 void Daemon::claimed(Claimed result) {
   claiming_ = false;
+  for (const auto& a : result.asked) {
+    Capped& c = capped_[a.endpoint];
+    c.claims_out -= a.claims;
+    if (!result.error && a.may_clear && a.generation == c.generation) c.due = false;
+  }
   // Claimed rows are in_flight in the database: they go out even during a
   // stop (within its grace period), as if claimed just before it.
   dispatch_saturated_ = result.saturated;
+  // With no endpoint but capped ones, their full claims hold ingest back as
+  // the others' do (ingest_far_ahead()): it claims again once they caught up.
+  if (result.only_capped) {
+    for (const auto& a : result.asked) dispatch_saturated_ = dispatch_saturated_ || a.full;
+  }
   if (!result.error) {
     if (result.saturated) {
       note_backlog();
@@ -654,7 +771,7 @@ void Daemon::claimed(Claimed result) {
 std::vector<std::string> Daemon::endpoints_at_capacity() {
   std::vector<std::string> full;
   for (const auto& [name, ep] : runtime_->config().endpoints) {
-    if (ep.max_in_flight > 0 && static_cast<int>(busy_[name]) >= ep.max_in_flight) full.push_back(name);
+    if (ep.max_in_flight > 0 && endpoint_room(name, ep) <= 0) full.push_back(name);
   }
   return full;
 }
@@ -750,15 +867,33 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
 }
 
 void Daemon::start_ready() {
-  while (!stopping_ && !ready_.empty() &&
-         in_flight_ < static_cast<size_t>(runtime_->config().max_in_flight)) {
+  const auto window = static_cast<size_t>(runtime_->config().max_in_flight);
+  // Parked attempts first: they were claimed before anything of their
+  // endpoint in ready_.
+  for (auto it = parked_.begin(); it != parked_.end() && !stopping_ && in_flight_ < window;) {
+    auto& q = it->second;
+    while (!q.empty() && in_flight_ < window && !endpoint_full(it->first)) {
+      Prepared next = std::move(q.front());
+      q.pop_front();
+      --parked_count_;
+      start_attempt(std::move(next));
+    }
+    it = q.empty() ? parked_.erase(it) : std::next(it);
+  }
+  while (!stopping_ && !ready_.empty() && in_flight_ < window) {
     Prepared next = std::move(ready_.front());
     ready_.pop_front();
+    if (endpoint_full(next.row.endpoint)) {
+      parked_[next.row.endpoint].push_back(std::move(next));
+      ++parked_count_;
+      continue;
+    }
     start_attempt(std::move(next));
   }
 }
 
 void Daemon::start_attempt(Prepared attempt) {
+  ++started_[attempt.row.endpoint];  // finish() counts it down
   if (attempt.failure) return finish(attempt.row, attempt.started, std::move(*attempt.failure));
   std::shared_ptr<Runtime> rt = std::move(attempt.rt);
   const state::NotificationRow& r = attempt.row;
@@ -906,7 +1041,9 @@ void Daemon::after_attempt() {
     start_ready();
     schedule_dispatch();
     // An ingest waiting for room in the window (see ingest()).
-    if (ingest_paused_ && !backlog_ && claim_room() >= std::max(1, runtime_->config().max_in_flight / 2)) {
+    if (ingest_paused_ && !backlog_) {
+      const auto [room, wanted] = ingest_room();
+      if (room < wanted) return;
       ingest_paused_ = false;
       schedule_ingest();
     }
@@ -926,6 +1063,7 @@ herald_outcome override_outcome(const config::EndpointConfig& endpoint, long sta
 
 void Daemon::finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result) {
   if (auto it = busy_.find(row.endpoint); it != busy_.end() && it->second > 0) --it->second;
+  if (auto it = started_.find(row.endpoint); it != started_.end() && it->second > 0) --it->second;
   herald_outcome outcome = result.outcome;
   const std::optional<long>& status = result.status;
   const std::string& error = result.error;
@@ -1136,7 +1274,7 @@ void Daemon::arm_record_retry() {
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
       dispatch_scheduled_ || flush_armed_ || ingest_busy() || claiming_ || records_running_ > 0 ||
-      !ready_.empty()) {
+      waiting_to_start() > 0) {
     return;
   }
   auto next = store_.next_due_at();

@@ -171,6 +171,16 @@ class Daemon {
     // back: a short answer then means none is left (see backlog_).
     bool may_clear_backlog = false;
     uint64_t backlog_generation = 0;
+    // Per endpoint with its own max_in_flight asked: the same for its due flag.
+    struct Asked {
+      std::string endpoint;
+      int claims = 0;
+      bool may_clear = false;
+      uint64_t generation = 0;
+      bool full = false;  // got all it asked for
+    };
+    std::vector<Asked> asked;
+    bool only_capped = false;  // every endpoint has its own max_in_flight
   };
   void claimed(Claimed result);
   // Counts claimed attempts as busy and queues them (or records at once why
@@ -178,6 +188,8 @@ class Daemon {
   void take_claimed(std::vector<Prepared>& attempts, const std::shared_ptr<Runtime>& rt);
   // Due notifications may be waiting in the state database (backlog_).
   void note_backlog();
+  // Notifications of this endpoint with its own max_in_flight may be pending.
+  void note_capped_due(const std::string& endpoint);
   // Notifications not made by the ingest that claims them may be due
   // (schedules, a reload, heraldctl retry): a dispatch looks.
   void dispatch_due();
@@ -258,6 +270,16 @@ class Daemon {
   // window (claim_room()), so a slot that frees is filled at once, not after
   // a round trip to the worker.
   std::deque<Prepared> ready_;
+  // Prepared attempts of an endpoint at its own max_in_flight, in the order
+  // they were claimed, until one of its attempts ends.
+  std::map<std::string, std::deque<Prepared>> parked_;
+  size_t parked_count_ = 0;
+  // Prepared and waiting: ready_ and parked_.
+  size_t waiting_to_start() const { return ready_.size() + parked_count_; }
+  // Started and not finished, by endpoint.
+  std::map<std::string, int> started_;
+  // Whether the attempt can start now, or parks behind its endpoint's cap.
+  bool endpoint_full(const std::string& name);
   std::vector<Outcome> pending_records_;  // results the state database has not taken yet
   bool record_retry_armed_ = false;
   std::chrono::seconds record_backoff_{1};
@@ -269,8 +291,30 @@ class Daemon {
   ReloadHooks reload_hooks_;
   int64_t cursor_ = 0;
   size_t in_flight_ = 0;
-  // Claimed and not finished, by endpoint (for per-endpoint max_in_flight).
+  // Claimed and not finished, by endpoint (for per-endpoint max_in_flight:
+  // claims for such an endpoint run ahead of its attempts by its cap, at
+  // most by the window).
   std::map<std::string, size_t> busy_;
+  // An endpoint with its own max_in_flight. Ingest claims what it creates
+  // for it up to its room while none of its notifications waits in the state
+  // database (as backlog_ does for the others, but per endpoint: one at its
+  // cap keeps the others claimed at ingest); dispatch claims the waiting ones.
+  struct Capped {
+    int claims_out = 0;       // asked of ingest and claim jobs, not back yet
+    bool due = true;          // some may be pending: set like backlog_, cleared by a short claim
+    uint64_t generation = 0;  // counts the times due was set
+    int writes_leaving = 0;   // ingest transactions out that leave some pending
+  };
+  std::map<std::string, Capped> capped_;
+  // The claims such an endpoint may have: its cap in flight and more
+  // prepared (see endpoint_capacity's body); and those it can still take.
+  int endpoint_capacity(const config::EndpointConfig& ep) const;
+  int endpoint_room(const std::string& name, const config::EndpointConfig& ep);
+  // What ingest may claim now (claim_room(), and when every endpoint has
+  // its own max_in_flight, their rooms together), and the room it waits for
+  // before it reads a batch to claim: half a window, or half what those
+  // endpoints take.
+  std::pair<int, int> ingest_room();
   bool ingest_scheduled_ = false;
   // Jobs on the state worker: one read of the outbox, up to
   // kIngestWritesAhead ingest transactions behind it (the next batch is read
