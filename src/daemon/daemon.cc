@@ -730,10 +730,16 @@ void Daemon::claimed(Claimed result) {
   // Claimed rows are in_flight in the database: they go out even during a
   // stop (within its grace period), as if claimed just before it.
   dispatch_saturated_ = result.saturated;
-  // With no endpoint but capped ones, their full claims hold ingest back as
-  // the others' do (ingest_far_ahead()): it claims again once they caught up.
-  if (result.only_capped) {
-    for (const auto& a : result.asked) dispatch_saturated_ = dispatch_saturated_ || a.full;
+  // With no endpoint but capped ones, all of them with notifications
+  // waiting, a full claim holds ingest back as the others' does
+  // (ingest_far_ahead()): it claims at ingest again once they caught up.
+  // While one of them has none waiting, ingest goes on for it.
+  if (result.only_capped && !dispatch_saturated_) {
+    const bool full =
+        std::any_of(result.asked.begin(), result.asked.end(), [](const auto& a) { return a.full; });
+    const auto& endpoints = runtime_->config().endpoints;
+    dispatch_saturated_ = full && std::all_of(endpoints.begin(), endpoints.end(),
+                                              [&](const auto& e) { return capped_[e.first].due; });
   }
   if (!result.error) {
     if (result.saturated) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "support/daemon_fixture.h"
 #include "support/daemon_process.h"
@@ -20,17 +21,19 @@ struct CappedScenario {
   std::string config;
   std::string state;
 
-  // `daemon_keys` go into [daemon]; the endpoint takes two at a time.
-  CappedScenario(const std::string& sink_url, const std::string& daemon_keys) {
+  // `daemon_keys` go into [daemon]; the endpoint takes `cap` at a time.
+  CappedScenario(const std::string& sink_url, const std::string& daemon_keys, int cap = 2,
+                 const std::string& extra_toml = "") {
     test::Scenario s;
     s.sink_url = sink_url;
+    s.extra_toml = extra_toml;
     config = test::write_scenario(dir, s);
     std::string toml = test::read_file(config);
     const std::string daemon_anchor = "poll_interval = \"500ms\"\n";
     toml.replace(toml.find(daemon_anchor), daemon_anchor.size(), daemon_anchor + daemon_keys);
     const std::string endpoint_anchor = "timeout = \"5s\"\n";
     toml.replace(toml.find(endpoint_anchor), endpoint_anchor.size(),
-                 endpoint_anchor + "max_in_flight = 2\nordered = false\n");
+                 endpoint_anchor + "max_in_flight = " + std::to_string(cap) + "\nordered = false\n");
     test::write_file(config, toml);
     state = dir.file("state.db");
   }
@@ -44,6 +47,10 @@ struct CappedScenario {
 
   int64_t count(const std::string& where) const {
     return test::query_int(state, "SELECT COUNT(*) FROM notifications WHERE " + where);
+  }
+
+  int64_t delivered_to(const std::string& endpoint) const {
+    return count("state = 'delivered' AND endpoint = '" + endpoint + "'");
   }
 };
 
@@ -108,6 +115,34 @@ TEST(EndpointCap, IngestClaimsWhatItCreatesForACappedEndpoint) {
   }
   EXPECT_GE(claimed_at_once, 3) << log;
   EXPECT_LE(max_connection(sink.requests()), 2u);
+}
+
+TEST(EndpointCap, ASlowCappedEndpointDoesNotHoldBackAFastOne) {
+  // More than the slow endpoint claims ahead (1 + 32): the rest wait for it.
+  constexpr int kEvents = 60;
+  tools::SinkOptions slow_opts;
+  slow_opts.delay = 100ms;  // one at a time: 6 s for all
+  tools::ThreadedHttpSink slow(slow_opts), fast;
+  CappedScenario sc(slow.url(), "", 1,
+                    "\n[endpoints.fast]\nchannel = \"rest\"\nurl = \"" + fast.url() +
+                        "/api/\"\nmax_in_flight = 4\nordered = false\n"
+                        "\n[[notification]]\nname = \"Fast\"\non = \"REST Person Added\"\n"
+                        "endpoint = \"fast\"\nmapping = \"person_added.xml\"\n");
+  test::DaemonProcess heraldd(sc.config, sc.dir.file("heraldd.log"));
+  // Events one by one, as a producer writes them: many ingests, while the
+  // slow endpoint's notifications pile up behind its cap.
+  for (int i = 0; i < kEvents; ++i) {
+    sc.emit(i, 1);
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(test::wait_until([&] { return sc.delivered_to("fast") == kEvents; }, 30s)) << heraldd.log();
+  // The fast one was done long before the slow one (about 6 s in all).
+  EXPECT_LE(sc.delivered_to("pacs"), kEvents / 2);
+  ASSERT_TRUE(test::wait_until([&] { return sc.delivered_to("pacs") == kEvents; }, 30s)) << heraldd.log();
+  EXPECT_EQ(heraldd.stop(), 0);
+  EXPECT_EQ(slow.request_count(), static_cast<size_t>(kEvents));
+  EXPECT_EQ(fast.request_count(), static_cast<size_t>(kEvents));
+  EXPECT_LE(max_connection(slow.requests()), 1u);
 }
 
 }  // namespace
