@@ -886,10 +886,13 @@ void Daemon::start_ready() {
     }
     it = q.empty() ? parked_.erase(it) : std::next(it);
   }
+  const auto& endpoints = runtime_->config().endpoints;
+  const bool capped = std::any_of(endpoints.begin(), endpoints.end(),
+                                  [](const auto& e) { return e.second.max_in_flight > 0; });
   while (!stopping_ && !ready_.empty() && in_flight_ < window) {
     Prepared next = std::move(ready_.front());
     ready_.pop_front();
-    if (endpoint_full(next.row.endpoint)) {
+    if (capped && endpoint_full(next.row.endpoint)) {
       parked_[next.row.endpoint].push_back(std::move(next));
       ++parked_count_;
       continue;
