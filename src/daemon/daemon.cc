@@ -336,43 +336,86 @@ void Daemon::ingest() {
     room_timer_armed_ = false;
     room_timer_.cancel();
   }
-  // Read and parsed on the worker, through a connection of its own, so
-  // that the loop only matches rules.
+  // Read, parsed and matched against the rules on the worker, through a
+  // connection of its own: the loop only decides what to claim.
   reading_ = true;
-  using Read = std::pair<Result<std::vector<outbox::OutboxRow>>, std::shared_ptr<Runtime>>;
   worker_->post(
       [rt = runtime_, after = read_cursor_, limit](state::StateStore&) mutable {
+        Read read;
         auto rows = rt->render_outbox().read_after(after, limit);
-        return Read(std::move(rows), std::move(rt));  // the runtime is let go on the loop
+        if (!rows) {
+          read.error = rows.error().message;
+        } else {
+          read.count = static_cast<int>(rows->size());
+          if (!rows->empty()) read.last_id = rows->back().event.id;
+          match_rows(*rt, std::move(rows.value()), read);
+        }
+        read.rt = std::move(rt);  // the runtime is let go on the loop
+        return read;
       },
       [this, limit, epoch = ingest_epoch_](Read read) {
         reading_ = false;
         // Read after a batch that failed: read again from where it began.
         if (stopping_ || epoch != ingest_epoch_) return ingest_job_done();
-        if (read.first && static_cast<int>(read.first->size()) == limit) {
-          // More is waiting: the next batch is read while this one goes
-          // through the rules and is written.
-          read_cursor_ = read.first->back().event.id;
-          rows_at_rules_ = static_cast<int>(read.first->size());  // about what they will claim
+        if (!read.error && read.count == limit) {
+          // More is waiting: the next batch is read while this one is
+          // written.
+          read_cursor_ = read.last_id;
+          rows_at_rules_ = read.count;  // about what they will claim
           if (writes_out_ < kIngestWritesAhead && !ingest_backing_off_) {
-            ingest();  // not posted: the worker would wait for the rules below
+            ingest();  // not posted: the worker would wait for the claims below
           } else {
             ingest_again_ = true;
           }
         }
-        ingest_rows(std::move(read.first));
+        ingest_rows(std::move(read));
       });
 }
 
-void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
-  if (!rows) return ingest_later(rows.error().message);
-  if (rows->empty()) {
+void Daemon::match_rows(Runtime& rt, std::vector<outbox::OutboxRow> rows, Read& read) {
+  read.items.reserve(rows.size());
+  for (auto& row : rows) {
+    state::IngestItem item;
+    item.event = std::move(row.event);
+    if (!row.error.empty()) {
+      item.rejected_reason = row.error;
+      read.warnings.push_back("outbox row " + std::to_string(item.event.id) + " rejected: " + row.error);
+      read.items.push_back(std::move(item));
+      continue;
+    }
+    auto targets = targets_for(rt, item.event, read.warnings, Runtime::RenderOn::Worker);
+    // A busy producer database clears by itself: ingest this batch again later.
+    if (!targets) {
+      read.error = targets.error().message;
+      return;
+    }
+    item.targets = std::move(targets.value());
+    read.items.push_back(std::move(item));
+  }
+}
+
+void Daemon::ingest_rows(Read read) {
+  for (const auto& w : read.warnings) spdlog::warn("{}", w);
+  if (read.error) return ingest_later(*read.error);
+  if (read.count == 0) {
     const bool again = ingest_again_;
     ingest_again_ = false;
     if (again) return schedule_ingest();
     ingest_caught_up_ = true;
     check_drained();
     return;
+  }
+  // Reloaded since the worker matched these: the rules of the new
+  // configuration decide (on this thread, with the loop's own rules).
+  if (read.rt != runtime_) {
+    for (auto& item : read.items) {
+      if (!item.rejected_reason.empty()) continue;
+      std::vector<std::string> warnings;
+      auto targets = targets_for(*runtime_, item.event, warnings);
+      for (const auto& w : warnings) spdlog::warn("{}", w);
+      if (!targets) return ingest_later(targets.error().message);
+      item.targets = std::move(targets.value());
+    }
   }
   // Claimed here while nothing due waits, up to the room in the window and,
   // for an endpoint with its own max_in_flight, up to its room (while none
@@ -396,23 +439,7 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
     }
     return capped.emplace_back(CappedSlot{name, capped_[name].due ? 0 : endpoint_room(name, ep)});
   };
-  std::vector<state::IngestItem> items;
-  items.reserve(rows->size());
-  for (auto& row : rows.value()) {
-    state::IngestItem item;
-    item.event = std::move(row.event);
-    if (!row.error.empty()) {
-      item.rejected_reason = row.error;
-      spdlog::warn("outbox row {} rejected: {}", item.event.id, row.error);
-      items.push_back(std::move(item));
-      continue;
-    }
-    std::vector<std::string> warnings;
-    auto targets = targets_for(*runtime_, item.event, warnings);
-    for (const auto& w : warnings) spdlog::warn("{}", w);
-    // A busy producer database clears by itself: ingest this batch again later.
-    if (!targets) return ingest_later(targets.error().message);
-    item.targets = std::move(targets.value());
+  for (auto& item : read.items) {
     for (auto& t : item.targets) {
       const config::EndpointConfig* ep = runtime_->endpoint(t.endpoint);
       if (ep && ep->max_in_flight > 0) {
@@ -431,8 +458,8 @@ void Daemon::ingest_rows(Result<std::vector<outbox::OutboxRow>> rows) {
         left_pending = true;
       }
     }
-    items.push_back(std::move(item));
   }
+  std::vector<state::IngestItem>& items = read.items;
   if (left_pending) note_backlog();
   std::vector<std::pair<std::string, int>> capped_asked;  // endpoint, claims (or -1: left some pending)
   for (const auto& c : capped) {

@@ -93,8 +93,19 @@ class Daemon {
   Status apply_configuration();
   void schedule_ingest();
   void ingest();
-  // Rules, then the state transaction, for rows the worker read.
-  void ingest_rows(Result<std::vector<outbox::OutboxRow>> rows);
+  // A batch of outbox rows, read and matched on the worker.
+  struct Read {
+    std::optional<std::string> error;  // reading or matching failed: try again later
+    int count = 0;                     // rows read
+    int64_t last_id = 0;
+    std::vector<state::IngestItem> items;  // their events and targets, or why they were rejected
+    std::vector<std::string> warnings;
+    std::shared_ptr<Runtime> rt;  // whose rules matched them
+  };
+  // On the worker: each row's targets, with `rt`'s worker rules.
+  static void match_rows(Runtime& rt, std::vector<outbox::OutboxRow> rows, Read& read);
+  // What to claim of them, then the state transaction.
+  void ingest_rows(Read read);
   // Attempts the window can take before it, the ready queue and the claims
   // asked of ingests on the worker are full (four batches ahead; see
   // kMinReadyAhead).

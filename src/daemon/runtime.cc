@@ -22,6 +22,11 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path, R
   auto matcher = rules::Matcher::build(c);
   if (!matcher) return matcher.error();
   rt->matcher_ = std::move(matcher.value());
+  if (render_on == RenderOn::Worker) {
+    auto own = rules::Matcher::build(c);
+    if (!own) return own.error();
+    rt->worker_matcher_ = std::move(own.value());
+  }
   bool wants_recipients =
       std::any_of(c.notifications.begin(), c.notifications.end(),
                   [](const config::NotificationConfig& n) { return n.recipients.needs_lookup(); });
@@ -36,6 +41,11 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path, R
     auto resolver = rules::RecipientResolver::prepare(rt->outbox_->database(), q);
     if (!resolver) return Error{c.path + ": [recipients]: " + resolver.error().message};
     rt->recipients_ = std::make_unique<rules::RecipientResolver>(std::move(resolver.value()));
+    if (render_on == RenderOn::Worker) {
+      auto own = rules::RecipientResolver::prepare(rt->render_outbox().database(), q);
+      if (!own) return Error{c.path + ": [recipients]: " + own.error().message};
+      rt->worker_recipients_ = std::make_unique<rules::RecipientResolver>(std::move(own.value()));
+    }
   }
   rt->plugins_ = std::make_unique<plugin::PluginHost>(c.plugin_dir);
 

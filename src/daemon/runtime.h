@@ -37,9 +37,16 @@ class Runtime {
 
   const config::Config& config() const { return config_; }
   outbox::OutboxReader& outbox() { return *outbox_; }
-  rules::Matcher& matcher() { return *matcher_; }
+  // The rules. With RenderOn::Worker the worker has a matcher and recipient
+  // lookups of its own, on render_outbox(), for the outbox rows it reads
+  // (`on` = Worker); the caller's pair, on outbox(), serves the rest.
+  rules::Matcher& matcher(RenderOn on = RenderOn::Caller) {
+    return on == RenderOn::Worker && worker_matcher_ ? *worker_matcher_ : *matcher_;
+  }
   // Null when no notification names recipients.
-  rules::RecipientResolver* recipients() { return recipients_.get(); }
+  rules::RecipientResolver* recipients(RenderOn on = RenderOn::Caller) {
+    return on == RenderOn::Worker && worker_matcher_ ? worker_recipients_.get() : recipients_.get();
+  }
   // The connection mappings query, and through which the state worker reads
   // the outbox. With RenderOn::Worker it is the worker's own, to be used on
   // its thread only; otherwise outbox().
@@ -63,6 +70,8 @@ class Runtime {
   std::unique_ptr<outbox::OutboxReader> render_outbox_;  // RenderOn::Worker only
   std::unique_ptr<rules::Matcher> matcher_;
   std::unique_ptr<rules::RecipientResolver> recipients_;
+  std::unique_ptr<rules::Matcher> worker_matcher_;               // RenderOn::Worker only
+  std::unique_ptr<rules::RecipientResolver> worker_recipients_;  // RenderOn::Worker only
   std::unique_ptr<plugin::PluginHost> plugins_;
   std::map<std::string, std::shared_ptr<mapping::Mapping>> mappings_;
   std::map<std::string, std::unique_ptr<plugin::Channel>> channels_;

@@ -5,21 +5,23 @@
 namespace herald::daemon {
 
 Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, const Event& event,
-                                                           std::vector<std::string>& warnings) {
+                                                           std::vector<std::string>& warnings,
+                                                           Runtime::RenderOn on) {
   const auto& cfg = runtime.config();
+  rules::RecipientResolver* resolver = runtime.recipients(on);
   std::vector<state::IngestItem::Target> targets;
-  for (auto& m : runtime.matcher().match(event, warnings)) {
+  for (auto& m : runtime.matcher(on).match(event, warnings)) {
     const auto& n = cfg.notifications[m.index];
     nlohmann::json recipients;
     if (n.recipients.any()) recipients = nlohmann::json::array();
-    if (n.recipients.needs_lookup() && runtime.recipients()) {
+    if (n.recipients.needs_lookup() && resolver) {
       rules::RecipientSpec spec;
       spec.identity = n.recipients.identity;
       spec.manager = n.recipients.manager;
       spec.identities = n.recipients.identities;
       spec.roles = n.recipients.roles;
-      auto resolved = runtime.recipients()->resolve(spec, event, m.script_recipients);
-      for (const auto& why : runtime.recipients()->dropped()) {
+      auto resolved = resolver->resolve(spec, event, m.script_recipients);
+      for (const auto& why : resolver->dropped()) {
         warnings.push_back("notification '" + n.name + "' for event " + std::to_string(event.id) + ": " +
                            why);
       }

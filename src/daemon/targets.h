@@ -15,7 +15,9 @@ namespace herald::daemon {
 // Problems that skip one configuration (a failing script, a recipient
 // without address) are appended to `warnings`; a transient database error
 // fails the whole call so that the event is tried again later.
+// `on`: whose rules (see Runtime::matcher()).
 Result<std::vector<state::IngestItem::Target>> targets_for(Runtime& runtime, const Event& event,
-                                                           std::vector<std::string>& warnings);
+                                                           std::vector<std::string>& warnings,
+                                                           Runtime::RenderOn on = Runtime::RenderOn::Caller);
 
 }  // namespace herald::daemon
