@@ -230,7 +230,7 @@ void Daemon::maybe_finish_stop() {
   if (!stopping_ || !on_stopped_) return;
   if (in_flight_ > 0 && stop_timer_.expiry() > std::chrono::steady_clock::now()) return;
   // Jobs on the worker report back first (each calls again when it does).
-  if (ingest_busy() || claiming_ || records_running_ > 0) return;
+  if (ingest_busy() || claiming_ || records_running_ > 0 || schedule_runs_out_ > 0) return;
   // Claimed, never sent: back to where the claim took them from.
   if (waiting_to_start() > 0) {
     std::vector<int64_t> ids;
@@ -1310,7 +1310,7 @@ void Daemon::arm_record_retry() {
 void Daemon::check_drained() {
   if (!options_.drain || stopping_ || !ingest_caught_up_ || in_flight_ > 0 || ingest_scheduled_ ||
       dispatch_scheduled_ || flush_armed_ || ingest_busy() || claiming_ || records_running_ > 0 ||
-      waiting_to_start() > 0) {
+      schedule_runs_out_ > 0 || waiting_to_start() > 0) {
     return;
   }
   auto next = store_.next_due_at();

@@ -240,8 +240,26 @@ class Daemon {
   void start_schedules(bool at_start);
   void arm_schedule(const std::string& name);
   void wait_for_slot(const std::string& name, int64_t slot);
-  // One run; false when it failed and was set to be tried again.
-  bool run_schedule(const std::string& name, int64_t now, int64_t slot, const char* why);
+  // One run, on the state worker (the query, the rules, the transactions);
+  // when it ends, the loop arms the next slot, or the same run again later
+  // if the databases refused it.
+  void run_schedule(const std::string& name, int64_t now, int64_t slot, std::string why);
+  struct ScheduleRun {
+    std::optional<std::string> error;  // refused: tried again later
+    size_t rows = 0;
+    bool truncated = false;
+    std::string period;
+    int64_t events = 0;
+    int64_t notifications = 0;
+    std::vector<std::string> warnings;
+    std::optional<std::string> record_error;  // the run went through, its slot was not recorded
+    std::shared_ptr<Runtime> rt;              // let go on the loop
+  };
+  static ScheduleRun schedule_job(state::StateStore& store, Runtime& rt, const std::string& name, int64_t now,
+                                  int64_t slot);
+  void schedule_ran(const std::string& name, int64_t now, int64_t slot, const std::string& why,
+                    ScheduleRun run);
+  int schedule_runs_out_ = 0;  // runs on the worker
 
   // The admin listener (daemon_admin.cc).
   Status start_admin();

@@ -32,7 +32,7 @@ void Daemon::start_schedules(bool at_start) {
   for (auto& s : runtime_->schedules()) {
     const std::string& name = s.config->name;
     schedule_timers_.emplace(name, std::make_unique<boost::asio::steady_timer>(io_));
-    bool retrying = false;
+    bool running = false;  // the run arms the timer when it ends
     if (at_start) {
       const int64_t now = now_s();
       auto latest = s.timetable.latest_at_or_before(now);
@@ -40,17 +40,19 @@ void Daemon::start_schedules(bool at_start) {
       if (!last) {
         spdlog::error("schedule '{}': {}: {}", name, runtime_->config().state_db, last.error().message);
       } else if (s.config->run_at_start) {
-        retrying = !run_schedule(name, now, latest.value_or(now), "run at start");
+        running = true;
+        run_schedule(name, now, latest.value_or(now), "run at start");
       } else if (last.value() && latest && *latest > *last.value()) {
         // However many slots went by, the schedule runs once, for the latest.
-        retrying = !run_schedule(name, *latest, *latest, "missed while Herald was not running");
+        running = true;
+        run_schedule(name, *latest, *latest, "missed while Herald was not running");
       } else if (!last.value() && latest) {
         // First sight: slots from here on count as missed when Herald is down.
         if (auto r = store_.record_schedule_run(name, *latest, now_ms(), 0); !r)
           spdlog::error("schedule '{}': {}", name, r.error().message);
       }
     }
-    if (!retrying) arm_schedule(name);
+    if (!running) arm_schedule(name);
   }
 }
 
@@ -75,76 +77,114 @@ void Daemon::wait_for_slot(const std::string& name, int64_t slot) {
   timer->second->async_wait([this, name, slot](boost::system::error_code ec) {
     if (ec || stopping_) return;
     if (now_ms() < slot * 1000) return wait_for_slot(name, slot);
-    if (run_schedule(name, slot, slot, "scheduled")) arm_schedule(name);
+    run_schedule(name, slot, slot, "scheduled");
   });
 }
 
-bool Daemon::run_schedule(const std::string& name, int64_t now, int64_t slot, const char* why) {
-  Schedule* s = runtime_->schedule(name);
-  if (!s) return true;
-  const config::ScheduleConfig& sc = *s->config;
-  // The run is tried again (same slot, same "now") while the databases
-  // refuse it; its slot is recorded only once it went through.
-  auto retry_later = [&](const std::string& what) {
-    metrics_.schedule_run(name, false, 0);
-    if (options_.drain || stopping_) {
-      spdlog::error("schedule '{}' ({}): {}", name, why, what);
-      return false;
-    }
-    spdlog::error("schedule '{}' ({}): {}; trying again in {} s", name, why, what, kRunRetry.count());
-    auto timer = schedule_timers_.find(name);
-    if (timer == schedule_timers_.end()) return false;
-    std::string reason = why;
-    timer->second->expires_after(kRunRetry);
-    timer->second->async_wait([this, name, now, slot, reason](boost::system::error_code ec) {
-      if (ec || stopping_) return;
-      if (run_schedule(name, now, slot, reason.c_str())) arm_schedule(name);
-    });
-    return false;
-  };
+void Daemon::run_schedule(const std::string& name, int64_t now, int64_t slot, std::string why) {
+  if (!runtime_->schedule(name)) return;
+  ++schedule_runs_out_;
+  worker_->post(
+      [rt = runtime_, name, now, slot](state::StateStore& store) mutable {
+        ScheduleRun run = schedule_job(store, *rt, name, now, slot);
+        run.rt = std::move(rt);
+        return run;
+      },
+      [this, name, now, slot, why = std::move(why)](ScheduleRun run) {
+        --schedule_runs_out_;
+        schedule_ran(name, now, slot, why, std::move(run));
+      });
+}
 
+Daemon::ScheduleRun Daemon::schedule_job(state::StateStore& store, Runtime& rt, const std::string& name,
+                                         int64_t now, int64_t slot) {
+  ScheduleRun out;
+  Schedule* s = rt.schedule(name);
+  if (!s) return out;
   auto rows = s->query.run(now);
-  if (!rows) return retry_later(rows.error().message);
-  if (rows->truncated) {
-    spdlog::warn("schedule '{}': more than max_rows = {} rows matched; the rest wait for the next run", name,
-                 sc.max_rows);
+  if (!rows) {
+    out.error = rows.error().message;
+    return out;
   }
+  out.rows = rows->events.size();
+  out.truncated = rows->truncated;
   const auto period = s->timetable.period_of(now);
-  int64_t events = 0, notifications = 0;
+  out.period = period.key;
   auto& all = rows->events;
   for (size_t begin = 0; begin < all.size(); begin += kEmitBatch) {
     const size_t end = std::min(all.size(), begin + kEmitBatch);
     std::vector<std::string> keys;
     for (size_t i = begin; i < end; ++i) keys.push_back(all[i].keys.dump());
     // Rows already notified this period skip the recipient lookups too.
-    auto seen = store_.emitted(name, period.key, keys);
-    if (!seen) return retry_later(runtime_->config().state_db + ": " + seen.error().message);
+    auto seen = store.emitted(name, period.key, keys);
+    if (!seen) {
+      out.error = rt.config().state_db + ": " + seen.error().message;
+      return out;
+    }
     std::vector<state::ScheduledItem> items;
     for (size_t i = begin; i < end; ++i) {
       if (seen.value()[i - begin]) continue;
       state::ScheduledItem item;
       item.row_key = std::move(keys[i - begin]);
       item.item.event = all[i];
-      std::vector<std::string> warnings;
-      auto targets = targets_for(*runtime_, item.item.event, warnings);
-      for (const auto& w : warnings) spdlog::warn("schedule '{}': {}", name, w);
-      if (!targets) return retry_later(targets.error().message);
+      auto targets = targets_for(rt, item.item.event, out.warnings, Runtime::RenderOn::Worker);
+      if (!targets) {
+        out.error = targets.error().message;
+        return out;
+      }
       item.item.targets = std::move(targets.value());
       items.push_back(std::move(item));
     }
     if (items.empty()) continue;
-    auto emitted = store_.emit_scheduled(name, period.key, period.end_s * 1000, std::move(items), now_ms());
-    if (!emitted) return retry_later(runtime_->config().state_db + ": " + emitted.error().message);
-    events += emitted->events;
-    notifications += emitted->notifications;
+    auto emitted = store.emit_scheduled(name, period.key, period.end_s * 1000, std::move(items), now_ms());
+    if (!emitted) {
+      out.error = rt.config().state_db + ": " + emitted.error().message;
+      return out;
+    }
+    out.events += emitted->events;
+    out.notifications += emitted->notifications;
   }
-  if (auto r = store_.record_schedule_run(name, slot, now_ms(), events); !r)
-    spdlog::error("schedule '{}': {}: {}", name, runtime_->config().state_db, r.error().message);
-  metrics_.schedule_run(name, true, static_cast<uint64_t>(events));
-  spdlog::info("schedule '{}' ({}, period {}): {} row(s), {} new event(s), {} notification(s)", name, why,
-               period.key, all.size(), events, notifications);
-  if (notifications > 0) dispatch_due();
-  return true;
+  if (auto r = store.record_schedule_run(name, slot, now_ms(), out.events); !r) {
+    out.record_error = rt.config().state_db + ": " + r.error().message;
+  }
+  return out;
+}
+
+void Daemon::schedule_ran(const std::string& name, int64_t now, int64_t slot, const std::string& why,
+                          ScheduleRun run) {
+  for (const auto& w : run.warnings) spdlog::warn("schedule '{}': {}", name, w);
+  // What a run before a reload made still goes out; the new schedules keep
+  // their own timers.
+  const bool current = run.rt == runtime_;
+  if (run.error) {
+    metrics_.schedule_run(name, false, 0);
+    // The run is tried again (same slot, same "now") while the databases
+    // refuse it; its slot is recorded only once it went through.
+    if (options_.drain || stopping_ || !current) {
+      spdlog::error("schedule '{}' ({}): {}", name, why, *run.error);
+    } else if (auto timer = schedule_timers_.find(name); timer != schedule_timers_.end()) {
+      spdlog::error("schedule '{}' ({}): {}; trying again in {} s", name, why, *run.error, kRunRetry.count());
+      timer->second->expires_after(kRunRetry);
+      timer->second->async_wait([this, name, now, slot, why](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        run_schedule(name, now, slot, why);
+      });
+    }
+  } else {
+    if (run.truncated) {
+      const Schedule* s = run.rt->schedule(name);
+      spdlog::warn("schedule '{}': more than max_rows = {} rows matched; the rest wait for the next run",
+                   name, s ? s->config->max_rows : 0);
+    }
+    if (run.record_error) spdlog::error("schedule '{}': {}", name, *run.record_error);
+    metrics_.schedule_run(name, true, static_cast<uint64_t>(run.events));
+    spdlog::info("schedule '{}' ({}, period {}): {} row(s), {} new event(s), {} notification(s)", name, why,
+                 run.period, run.rows, run.events, run.notifications);
+    if (run.notifications > 0) dispatch_due();
+    if (current) arm_schedule(name);
+  }
+  if (stopping_) return maybe_finish_stop();
+  check_drained();
 }
 
 }  // namespace herald::daemon

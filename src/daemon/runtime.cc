@@ -69,7 +69,8 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& config_path, R
     std::string where = c.path + ":" + std::to_string(sc.line) + ": schedule '" + sc.name + "': ";
     auto timetable = schedule::Timetable::make(sc);
     if (!timetable) return Error{where + timetable.error().message};
-    auto query = schedule::ScheduleQuery::prepare(sc, timetable->zone(), rt->outbox_->database());
+    // Run where the rows are matched: on the worker's connection, if any.
+    auto query = schedule::ScheduleQuery::prepare(sc, timetable->zone(), rt->render_outbox().database());
     if (!query) return Error{where + query.error().message, query.error().transient};
     rt->schedules_.push_back({&sc, std::move(timetable).value(), std::move(query).value()});
   }

@@ -47,9 +47,9 @@ class Runtime {
   rules::RecipientResolver* recipients(RenderOn on = RenderOn::Caller) {
     return on == RenderOn::Worker && worker_matcher_ ? worker_recipients_.get() : recipients_.get();
   }
-  // The connection mappings query, and through which the state worker reads
-  // the outbox. With RenderOn::Worker it is the worker's own, to be used on
-  // its thread only; otherwise outbox().
+  // The connection mappings and schedules query, and through which the
+  // state worker reads the outbox. With RenderOn::Worker it is the worker's
+  // own, to be used on its thread only; otherwise outbox().
   outbox::OutboxReader& render_outbox() { return render_outbox_ ? *render_outbox_ : *outbox_; }
   // Compiled against render_outbox(); null when the notification has no
   // mapping file.
