@@ -461,15 +461,12 @@ void Daemon::ingest_rows(Read read) {
   }
   std::vector<state::IngestItem>& items = read.items;
   if (left_pending) note_backlog();
-  std::vector<std::pair<std::string, int>> capped_asked;  // endpoint, claims (or -1: left some pending)
   for (const auto& c : capped) {
     Capped& state = capped_[c.endpoint];
     state.claims_out += c.took;
-    if (c.took > 0) capped_asked.emplace_back(c.endpoint, c.took);
     if (c.left) {
       note_capped_due(c.endpoint);
       ++state.writes_leaving;
-      capped_asked.emplace_back(c.endpoint, -1);
     }
   }
   const int64_t after = written_cursor_;
@@ -502,18 +499,15 @@ void Daemon::ingest_rows(Read read) {
         out.rt = std::move(rt);
         return out;
       },
-      [this, last_id, batch, asked, left_pending, capped_asked = std::move(capped_asked),
+      [this, last_id, batch, asked, left_pending, capped = std::move(capped),
        epoch = ingest_epoch_](Ingested done) {
         --writes_out_;
         ingest_claims_out_ -= asked;
         if (left_pending) --writes_leaving_pending_;
-        for (const auto& [name, n] : capped_asked) {
-          Capped& c = capped_[name];
-          if (n < 0) {
-            --c.writes_leaving;
-          } else {
-            c.claims_out -= n;
-          }
+        for (const auto& c : capped) {
+          Capped& state = capped_[c.endpoint];
+          state.claims_out -= c.took;
+          if (c.left) --state.writes_leaving;
         }
         const auto claimed = static_cast<int64_t>(done.attempts.size());
         // In flight in the database: sent, or given back at a stop.
@@ -668,12 +662,8 @@ void Daemon::dispatch() {
   // what is left.
   std::vector<std::string> capped;
   std::vector<Claimed::Asked> asked;
-  bool only_capped = true;
   for (const auto& [name, ep] : runtime_->config().endpoints) {
-    if (ep.max_in_flight <= 0) {
-      only_capped = false;
-      continue;
-    }
+    if (ep.max_in_flight <= 0) continue;
     capped.push_back(name);
     Capped& c = capped_[name];
     if (!c.due) continue;
@@ -692,10 +682,9 @@ void Daemon::dispatch() {
   const bool may_clear_backlog = writes_leaving_pending_ == 0;
   worker_->post(
       [capacity, capped = std::move(capped), asked = std::move(asked), now = now_ms(), rt = runtime_,
-       recent = recent_, others, may_clear_backlog, only_capped,
+       recent = recent_, others, may_clear_backlog,
        generation = backlog_generation_](state::StateStore& store) mutable {
         Claimed out;
-        out.only_capped = only_capped;
         out.may_clear_backlog = may_clear_backlog;
         out.backlog_generation = generation;
         std::vector<state::NotificationRow> rows;
@@ -761,12 +750,12 @@ void Daemon::claimed(Claimed result) {
   // waiting, a full claim holds ingest back as the others' does
   // (ingest_far_ahead()): it claims at ingest again once they caught up.
   // While one of them has none waiting, ingest goes on for it.
-  if (result.only_capped && !dispatch_saturated_) {
-    const bool full =
-        std::any_of(result.asked.begin(), result.asked.end(), [](const auto& a) { return a.full; });
+  if (!dispatch_saturated_ &&
+      std::any_of(result.asked.begin(), result.asked.end(), [](const auto& a) { return a.full; })) {
     const auto& endpoints = runtime_->config().endpoints;
-    dispatch_saturated_ = full && std::all_of(endpoints.begin(), endpoints.end(),
-                                              [&](const auto& e) { return capped_[e.first].due; });
+    dispatch_saturated_ = std::all_of(endpoints.begin(), endpoints.end(), [&](const auto& e) {
+      return e.second.max_in_flight > 0 && capped_[e.first].due;
+    });
   }
   if (!result.error) {
     if (result.saturated) {

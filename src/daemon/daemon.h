@@ -191,7 +191,6 @@ class Daemon {
       bool full = false;  // got all it asked for
     };
     std::vector<Asked> asked;
-    bool only_capped = false;  // every endpoint has its own max_in_flight
   };
   void claimed(Claimed result);
   // Counts claimed attempts as busy and queues them (or records at once why
