@@ -320,8 +320,7 @@ class Daemon {
   int64_t cursor_ = 0;
   size_t in_flight_ = 0;
   // Claimed and not finished, by endpoint (for per-endpoint max_in_flight:
-  // claims for such an endpoint run ahead of its attempts by its cap, at
-  // most by the window).
+  // see endpoint_capacity()).
   std::map<std::string, size_t> busy_;
   // An endpoint with its own max_in_flight. Ingest claims what it creates
   // for it up to its room while none of its notifications waits in the state
