@@ -3,14 +3,19 @@
 #include <mutex>
 #include <utility>
 
+#include "db/sqlite_memory.h"
+
 namespace herald::db {
 
 Result<Database> Database::open(const std::string& path, Mode mode, int busy_timeout_ms) {
   // SQLite's memory statistics put a process-wide mutex around every one of
-  // its allocations; nothing here reads them. Settable only before SQLite
-  // initialises, which the first open does.
+  // its allocations; nothing here reads them. Both settable only before
+  // SQLite initialises, which the first open does.
   static std::once_flag configured;
-  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+  std::call_once(configured, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    install_sqlite_memory();
+  });
   Database db;
   db.path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX;
@@ -25,9 +30,6 @@ Result<Database> Database::open(const std::string& path, Mode mode, int busy_tim
   }
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, busy_timeout_ms);
-  // Lookaside slots of 2 KB instead of 1.2 KB: a row of an event with a 1 KB body is assembled in a
-  // slot instead of a malloc (about 200 KB per connection).
-  sqlite3_db_config(db.db_, SQLITE_DBCONFIG_LOOKASIDE, nullptr, 2048, 100);
   return db;
 }
 

@@ -153,7 +153,11 @@ struct HttpClient::Transfer {
   HttpRequest request;
   Callback done;
   std::chrono::steady_clock::time_point started;
-  curl_slist* header_list = nullptr;
+  // The header lines, each ended by '\0', and the list curl reads built on
+  // them: two allocations per request where curl_slist_append makes two per
+  // line. curl only reads the list, and only during the transfer.
+  std::string header_text;
+  std::vector<curl_slist> header_list;
   curl_slist* recipient_list = nullptr;
   size_t upload_offset = 0;  // how much of a mail body curl has read
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -163,10 +167,7 @@ struct HttpClient::Transfer {
   Transfer() = default;
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
-  ~Transfer() {
-    curl_slist_free_all(header_list);
-    curl_slist_free_all(recipient_list);
-  }
+  ~Transfer() { curl_slist_free_all(recipient_list); }
 
   std::string error_text(CURLcode code) const {
     return error_buffer[0] != '\0' ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
@@ -330,24 +331,28 @@ struct HttpClient::Transfer {
       set(CURLOPT_POSTFIELDS, r.body.data());
     }
 
+    // Sized first: the list points into the text, which must not move.
+    size_t bytes = sizeof "Content-Type:" + sizeof "Expect:";
+    for (const auto& [name, value] : r.headers) bytes += name.size() + value.size() + 3;
+    header_text.reserve(bytes);
+    header_list.reserve(r.headers.size() + 2);
     for (const auto& [name, value] : r.headers) {
       // "Name:" would make curl drop the header; "Name;" is curl's spelling of an empty value.
-      if (!append_header(value.empty() ? name + ";" : name + ": " + value)) return CURLE_OUT_OF_MEMORY;
+      add_header_line(name, value.empty() ? ";" : ": ", value);
     }
     // No silent application/x-www-form-urlencoded for bodies the caller did not label.
-    if (send_body && !has_header(r, "Content-Type") && !append_header("Content-Type:"))
-      return CURLE_OUT_OF_MEMORY;
+    if (send_body && !has_header(r, "Content-Type")) add_header_line("Content-Type:");
     // curl would otherwise wait up to a second for "100 Continue" on large bodies.
-    if (!has_header(r, "Expect") && !append_header("Expect:")) return CURLE_OUT_OF_MEMORY;
-    set(CURLOPT_HTTPHEADER, header_list);
+    if (!has_header(r, "Expect")) add_header_line("Expect:");
+    set(CURLOPT_HTTPHEADER, header_list.empty() ? nullptr : header_list.data());
     return rc;
   }
 
-  bool append_header(const std::string& line) {
-    curl_slist* appended = curl_slist_append(header_list, line.c_str());
-    if (appended == nullptr) return false;
-    header_list = appended;
-    return true;
+  void add_header_line(std::string_view name, std::string_view separator = {}, std::string_view value = {}) {
+    char* line = header_text.data() + header_text.size();
+    header_text.append(name).append(separator).append(value) += '\0';
+    if (!header_list.empty()) header_list.back().next = &header_list.back() + 1;
+    header_list.push_back({line, nullptr});
   }
 };
 
