@@ -480,6 +480,8 @@ void Daemon::ingest_rows(Read read) {
     Result<int64_t> created = int64_t{0};
     std::vector<Prepared> attempts;
     std::shared_ptr<Runtime> rt;  // let go on the loop
+    size_t rows = 0;
+    size_t rejected = 0;
   };
   auto batch = std::make_shared<std::vector<state::IngestItem>>(std::move(items));
   ++writes_out_;
@@ -489,9 +491,14 @@ void Daemon::ingest_rows(Read read) {
       [source = runtime_->outbox().source(), after, last_id, batch, now = now_ms(), recent = recent_,
        rt = runtime_](state::StateStore& store) mutable {
         Ingested out;
+        out.rows = batch->size();
+        out.rejected = static_cast<size_t>(
+            std::count_if(batch->begin(), batch->end(), [](auto& i) { return !i.rejected_reason.empty(); }));
         std::vector<state::NotificationRow> claimed;
         out.created = store.ingest(source, last_id, *batch, now, &claimed, after);
         if (out.created) recent->remember(*batch);
+        // Freed here, where its strings and trees were made.
+        batch.reset();
         if (!claimed.empty()) {
           db::ReadSnapshot snapshot(rt->render_outbox().database());
           for (auto& r : claimed) out.attempts.push_back(prepare(store, *rt, *recent, std::move(r)));
@@ -499,8 +506,7 @@ void Daemon::ingest_rows(Read read) {
         out.rt = std::move(rt);
         return out;
       },
-      [this, last_id, batch, asked, left_pending, capped = std::move(capped),
-       epoch = ingest_epoch_](Ingested done) {
+      [this, last_id, asked, left_pending, capped = std::move(capped), epoch = ingest_epoch_](Ingested done) {
         --writes_out_;
         ingest_claims_out_ -= asked;
         if (left_pending) --writes_leaving_pending_;
@@ -522,9 +528,7 @@ void Daemon::ingest_rows(Read read) {
         }
         const int64_t created = done.created.value();
         cursor_ = last_id;
-        auto rejected =
-            std::count_if(batch->begin(), batch->end(), [](auto& i) { return !i.rejected_reason.empty(); });
-        metrics_.ingested(batch->size() - rejected, rejected, created);
+        metrics_.ingested(done.rows - done.rejected, done.rejected, created);
         ingest_backoff_ = std::chrono::seconds(1);
         spdlog::debug("ingested outbox rows up to id {}: {} notification(s), {} claimed at once", last_id,
                       created, claimed);

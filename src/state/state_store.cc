@@ -452,7 +452,7 @@ Result<int64_t> StateStore::cursor(const std::string& source) {
   return *row ? st->column_int(0) : int64_t{0};
 }
 
-Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
+Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t now_ms,
                                          std::vector<NotificationRow>* claimed) {
   static const RowsInsert kEvents(
       "INSERT OR IGNORE INTO events (id, entity, action, name, keys, old_values, new_values, occurred_at, "
@@ -474,18 +474,18 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
   // Every row is made ready first, then written many to a statement: the
   // events, then (referring to them) the notifications.
   struct KeptEvent {
-    const IngestItem* item;
+    IngestItem* item;
     std::string keys;  // a JSON object's text sorts its members: one text per entity
   };
   std::vector<KeptEvent> events;
   events.reserve(items.size());
-  for (const auto& item : items) {
+  for (auto& item : items) {
     if (item.targets.empty() && item.rejected_reason.empty()) continue;  // nothing listens: not kept
     events.push_back({&item, json_text(item.event.keys)});
   }
   struct NewNotification {
     const Event* event;
-    const IngestItem::Target* target;
+    IngestItem::Target* target;
     std::string entity_key;
     std::string message_id;
     State state;
@@ -497,7 +497,7 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
   std::unordered_set<std::string> made;
   for (const auto& kept : events) {
     const Event& e = kept.item->event;
-    for (const auto& t : kept.item->targets) {
+    for (auto& t : kept.item->targets) {
       std::string key = e.entity + "\n" + kept.keys;
       if (!t.order_scope.empty()) key += "\n" + t.order_scope;
       std::string scope = t.endpoint;
@@ -576,8 +576,9 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
       n.state = State::InFlight;
       n.next_attempt_at = n.created_at = n.updated_at = now_ms;
       n.message_id = std::move(f.message_id);
-      n.rule = f.target->rule;
-      n.recipients = f.target->recipients;
+      // Written to its row already: what the target holds is not needed again.
+      n.rule = std::move(f.target->rule);
+      n.recipients = std::move(f.target->recipients);
       claimed->push_back(std::move(n));
     }
   };
@@ -586,7 +587,7 @@ Result<int64_t> StateStore::insert_items(const std::vector<IngestItem>& items, i
 }
 
 Result<int64_t> StateStore::ingest(const std::string& source, int64_t new_cursor,
-                                   const std::vector<IngestItem>& items, int64_t now_ms,
+                                   std::vector<IngestItem>& items, int64_t now_ms,
                                    std::vector<NotificationRow>* claimed,
                                    std::optional<int64_t> expected_cursor) {
   auto tx = db::Transaction::begin(db_);
@@ -1117,7 +1118,8 @@ Result<std::vector<std::pair<int64_t, std::string>>> StateStore::rejected(int li
 Result<int64_t> StateStore::replay(const IngestItem& item, int64_t now_ms) {
   auto tx = db::Transaction::begin(db_);
   if (!tx) return tx.error();
-  auto created = insert_items({item}, now_ms);
+  std::vector<IngestItem> items{item};
+  auto created = insert_items(items, now_ms);
   if (!created) return created.error();
   if (auto s = tx->commit(); !s) return s.error();
   return created.value();

@@ -141,9 +141,16 @@ class StateStore {
   // the order of `items`. With `expected_cursor`, fails (writing nothing)
   // unless the cursor is there: batches read ahead of an earlier one that
   // failed must not skip its rows.
-  Result<int64_t> ingest(const std::string& source, int64_t new_cursor, const std::vector<IngestItem>& items,
+  // The rule and recipients of what is claimed move from `items` to
+  // `claimed`: they are not copied.
+  Result<int64_t> ingest(const std::string& source, int64_t new_cursor, std::vector<IngestItem>& items,
                          int64_t now_ms, std::vector<NotificationRow>* claimed = nullptr,
                          std::optional<int64_t> expected_cursor = std::nullopt);
+  Result<int64_t> ingest(const std::string& source, int64_t new_cursor, std::vector<IngestItem>&& items,
+                         int64_t now_ms, std::vector<NotificationRow>* claimed = nullptr,
+                         std::optional<int64_t> expected_cursor = std::nullopt) {
+    return ingest(source, new_cursor, items, now_ms, claimed, expected_cursor);
+  }
 
   // Moves up to `limit` due notifications (pending or waiting with
   // next_attempt_at <= now) to in_flight and returns them, oldest due first.
@@ -243,7 +250,7 @@ class StateStore {
  private:
   explicit StateStore(db::Database db) : db_(std::move(db)) {}
   Status migrate();
-  Result<int64_t> insert_items(const std::vector<IngestItem>& items, int64_t now_ms,
+  Result<int64_t> insert_items(std::vector<IngestItem>& items, int64_t now_ms,
                                std::vector<NotificationRow>* claimed = nullptr);
   // After notification `id` stopped being owed (delivered, failed,
   // cancelled): the first held one of its endpoint and entity becomes due
