@@ -1015,7 +1015,7 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
 
   ++in_flight_;
   http_.send(std::move(req), [this, row, started, message, channel, rt, mail,
-                              token_refreshed](net::HttpResponse resp) {
+                              token_refreshed](net::HttpResponse resp) mutable {
     const config::EndpointConfig& ep = *rt->endpoint(row->endpoint);
     --in_flight_;
     // A 401 with a cached token: the token may have been revoked or expired
@@ -1059,6 +1059,8 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
       }
     }
     finish(*row, started, std::move(result));
+    // The row's strings and trees were made on the worker: freed there.
+    worker_garbage_.push_back(std::move(row));
     after_attempt();
   });
 }
@@ -1179,13 +1181,14 @@ void Daemon::flush_records() {
   auto batch = std::make_shared<std::vector<Outcome>>(std::move(to_record_));
   to_record_.clear();
   ++records_running_;
+  // The records are made here and go when the answer is back, here too.
+  auto records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(*batch));
   worker_->post(
-      [records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(*batch)),
-       garbage = std::exchange(worker_garbage_, {})](state::StateStore& store) mutable {
+      [records, garbage = std::exchange(worker_garbage_, {})](state::StateStore& store) mutable {
         garbage.clear();
         return store.finish_attempts(*records);
       },
-      [this, batch](Status written) {
+      [this, batch, records](Status written) {
         --records_running_;
         recorded(*batch, written);
         if (!written) {
