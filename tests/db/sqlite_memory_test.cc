@@ -19,6 +19,14 @@ Database open_db(const test::TempDir& dir) {
   return std::move(db.value());
 }
 
+// A table t (id, v) and the statement that inserts into it.
+Statement table_t(Database& db) {
+  EXPECT_TRUE(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+  auto ins = db.prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
+  EXPECT_TRUE(ins);
+  return std::move(ins.value());
+}
+
 TEST(SqliteMemory, SqliteAllocatesThroughTheCaches) {
   test::TempDir dir;
   Database db = open_db(dir);
@@ -61,13 +69,11 @@ TEST(SqliteMemory, BlockSizesAndReuse) {
 TEST(SqliteMemory, ValuesOfEverySizeSurviveAndTheCacheStaysBounded) {
   test::TempDir dir;
   Database db = open_db(dir);
-  ASSERT_TRUE(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
-  auto ins = db.prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
-  ASSERT_TRUE(ins);
+  Statement ins = table_t(db);
   auto text_of = [](int i) {
     return std::string(static_cast<size_t>(i * 37 % 5000), static_cast<char>('a' + i % 26));
   };
-  for (int i = 1; i <= 400; ++i) ASSERT_TRUE(ins->bind(1, i).bind(2, text_of(i)).run());
+  for (int i = 1; i <= 400; ++i) ASSERT_TRUE(ins.bind(1, i).bind(2, text_of(i)).run());
   auto sel = db.prepare("SELECT id, v, upper(v) || v FROM t ORDER BY id");
   ASSERT_TRUE(sel);
   int rows = 0;
@@ -85,16 +91,14 @@ TEST(SqliteMemory, ValuesOfEverySizeSurviveAndTheCacheStaysBounded) {
 TEST(SqliteMemory, AConnectionMovesBetweenThreads) {
   test::TempDir dir;
   Database db = open_db(dir);
-  ASSERT_TRUE(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
-  auto ins = db.prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
-  ASSERT_TRUE(ins);
+  Statement ins = table_t(db);
   // Prepared on this thread, used (and its memory freed) on others whose
   // caches end with them, then finalised here.
   for (int t = 0; t < 4; ++t) {
     std::thread([&, t] {
       for (int i = 0; i < 200; ++i) {
         const int id = t * 1000 + i;
-        ASSERT_TRUE(ins->bind(1, id).bind(2, std::string(static_cast<size_t>(i * 13 % 3000), 'v')).run());
+        ASSERT_TRUE(ins.bind(1, id).bind(2, std::string(static_cast<size_t>(i * 13 % 3000), 'v')).run());
       }
     }).join();
   }
