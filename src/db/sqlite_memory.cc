@@ -89,7 +89,6 @@ void* cached_malloc(int n) {
     k->head[c] = b->next;
     --k->count[c];
     ++k->counts.reused;
-    k->counts.cached_bytes -= class_size(c);
     return b;
   }
   if (k) ++k->counts.fresh;
@@ -108,7 +107,6 @@ void cached_free(void* p) {
   b->next = k->head[c];
   k->head[c] = b;
   ++k->count[c];
-  k->counts.cached_bytes += class_size(c);
 }
 
 int cached_size(void* p) { return p ? static_cast<int>(usable_of(p)) : 0; }
@@ -144,7 +142,10 @@ bool install_sqlite_memory() {
 
 SqliteMemoryCounts sqlite_memory_counts() {
   Cache* k = cache();
-  return k ? k->counts : SqliteMemoryCounts{};
+  if (!k) return {};
+  SqliteMemoryCounts counts = k->counts;
+  for (int c = 0; c < kClasses; ++c) counts.cached_bytes += k->count[c] * class_size(c);
+  return counts;
 }
 
 }  // namespace herald::db

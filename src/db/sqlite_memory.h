@@ -26,9 +26,9 @@ inline constexpr std::size_t kSqliteCachedMax = 2048;
 
 // What the calling thread's cache has done, for tests and benchmarks.
 struct SqliteMemoryCounts {
-  uint64_t reused = 0;  // requests served from the cache
-  uint64_t fresh = 0;   // requests passed on to the process allocator
-  std::size_t cached_bytes = 0;
+  uint64_t reused = 0;           // requests served from the cache
+  uint64_t fresh = 0;            // requests passed on to the process allocator
+  std::size_t cached_bytes = 0;  // held in the cache now
 };
 SqliteMemoryCounts sqlite_memory_counts();
 
