@@ -8,12 +8,13 @@
 namespace herald::db {
 
 Result<Database> Database::open(const std::string& path, Mode mode, int busy_timeout_ms) {
-  // SQLite's memory statistics put a process-wide mutex around every one of
-  // its allocations; nothing here reads them. Both settable only before
-  // SQLite initialises, which the first open does.
+  // Settable only before SQLite initialises, which the first open does.
   static std::once_flag configured;
   std::call_once(configured, [] {
+    // SQLite's memory statistics put a process-wide mutex around every one of
+    // its allocations; nothing here reads them.
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kStatementJournalInMemory);
     install_sqlite_memory();
   });
   Database db;

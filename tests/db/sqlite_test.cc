@@ -2,10 +2,50 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "support/test_env.h"
 
 namespace herald::db {
 namespace {
+
+// SQLite's temporary files open in this process (it names them etilqs_*).
+int open_temp_files() {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const auto target = std::filesystem::read_symlink(fd.path(), ec);
+    if (!ec && target.filename().string().find("etilqs_") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// A multi-row INSERT inside a transaction that changes a few hundred KiB of
+// existing index pages keeps its statement journal in memory, where SQLite's
+// default would move it to a temporary file past 64 KiB.
+TEST(Database, StatementJournalOfABatchStaysInMemory) {
+  test::TempDir dir;
+  auto db = Database::open(dir.file("j.db"), Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(
+      db->exec("PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  // 20,000 keys in random order: the index spreads over some 300 pages.
+  ASSERT_TRUE(
+      db->exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+               "INSERT INTO t (k) SELECT hex(randomblob(16)) FROM n"));
+  ASSERT_TRUE(db->exec("BEGIN IMMEDIATE"));
+  // 100 rows in one statement, each key landing on its own page of the index.
+  ASSERT_TRUE(
+      db->exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+               "INSERT INTO t (k) SELECT hex(randomblob(16)) FROM n"));
+  EXPECT_EQ(open_temp_files(), 0);
+  ASSERT_TRUE(db->exec("COMMIT"));
+  auto count = db->prepare("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(count);
+  ASSERT_TRUE(count->step().value());
+  EXPECT_EQ(count->column_int(0), 20100);
+}
 
 // A text bound without a copy is what the row gets, and the statement works
 // again after a reset with other texts.
