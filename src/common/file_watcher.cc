@@ -7,8 +7,8 @@
 
 namespace herald {
 
-FileWatcher::FileWatcher(boost::asio::io_context& io, std::function<void()> on_change)
-    : io_(io), on_change_(std::move(on_change)) {}
+FileWatcher::FileWatcher(boost::asio::io_context& io, std::function<void()> on_change, Changes changes)
+    : io_(io), on_change_(std::move(on_change)), changes_(changes) {}
 
 FileWatcher::~FileWatcher() {
   *alive_ = false;
@@ -24,9 +24,11 @@ bool FileWatcher::watch(const std::vector<std::string>& files) {
     std::filesystem::path p = std::filesystem::absolute(f);
     by_dir[p.parent_path().string()].insert(p.filename().string());
   }
+  const uint32_t mask =
+      IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | (changes_ == Changes::Writes ? IN_MODIFY : 0u);
   bool all = true;
   for (const auto& [dir, names] : by_dir) {
-    int wd = inotify_add_watch(fd, dir.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO);
+    int wd = inotify_add_watch(fd, dir.c_str(), mask);
     if (wd < 0) {
       all = false;
       continue;
@@ -51,6 +53,7 @@ void FileWatcher::read_events() {
   inotify_->async_read_some(boost::asio::buffer(buffer_),
                             [this, alive = alive_](boost::system::error_code ec, size_t n) {
                               if (ec || !*alive || !inotify_) return;
+                              ++wakeups_;
                               bool relevant = false;
                               for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
                                 const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off);

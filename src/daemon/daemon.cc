@@ -64,13 +64,16 @@ Daemon::Daemon(boost::asio::io_context& io, std::shared_ptr<Runtime> runtime, st
       record_timer_(io),
       flush_timer_(io),
       delivery_log_timer_(io),
-      config_watcher_(io, [this] {
-        // Editors write in several steps: wait for the burst to settle.
-        reload_timer_.expires_after(300ms);
-        reload_timer_.async_wait([this](boost::system::error_code ec) {
-          if (!ec) (void)reload();
-        });
-      }) {
+      config_watcher_(
+          io,
+          [this] {
+            // Editors write in several steps: wait for the burst to settle.
+            reload_timer_.expires_after(300ms);
+            reload_timer_.async_wait([this](boost::system::error_code ec) {
+              if (!ec) (void)reload();
+            });
+          },
+          FileWatcher::Changes::Saves) {
   worker_ = std::make_unique<state::StateWorker>(io, std::move(work_store));
 }
 
