@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -17,6 +18,18 @@ namespace {
 
 // Idle easy handles kept for reuse; connections themselves live in the multi handle's cache.
 constexpr size_t kMaxIdleHandles = 16;
+
+// Whether the environment names a proxy, or hosts to reach without one, for a protocol heraldd speaks.
+// curl looks these up at every request (a scan of the environment each), and the environment does not
+// change while heraldd runs.
+bool proxy_in_environment() {
+  for (const char* name :
+       {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "smtp_proxy", "SMTP_PROXY", "smtps_proxy",
+        "SMTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
 
 // RFC 9110 tchar, one lookup per character (the set is searched for every
 // header name of every request).
@@ -280,7 +293,7 @@ struct HttpClient::Transfer {
 
   // Sets every option of the request, or, on a handle already configured for its profile, only
   // those that point into this transfer.
-  CURLcode configure(CURL* easy, bool configured) {
+  CURLcode configure(CURL* easy, bool configured, bool proxy_from_environment) {
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
       if (rc == CURLE_OK) rc = curl_easy_setopt(easy, option, value);
@@ -296,6 +309,11 @@ struct HttpClient::Transfer {
       if (!r.connection.ca_file.empty()) set(CURLOPT_CAINFO, r.connection.ca_file.c_str());
       if (!r.connection.client_cert.empty()) set(CURLOPT_SSLCERT, r.connection.client_cert.c_str());
       if (!r.connection.client_key.empty()) set(CURLOPT_SSLKEY, r.connection.client_key.c_str());
+      if (!proxy_from_environment) {
+        // No proxy, said once: curl then skips its lookups in the environment.
+        set(CURLOPT_PROXY, "");
+        set(CURLOPT_NOPROXY, "");
+      }
     }
     set(CURLOPT_URL, r.url.c_str());
     if (rc != CURLE_OK) return rc;
@@ -358,6 +376,7 @@ struct HttpClient::Transfer {
 
 HttpClient::HttpClient(boost::asio::io_context& io)
     : io_(io),
+      proxy_from_environment_(proxy_in_environment()),
       pool_(std::make_unique<EasyPool>()),
       life_(std::make_shared<char>(0)),
       driver_(std::make_unique<CurlMultiDriver>(io)) {}
@@ -386,7 +405,7 @@ void HttpClient::send(HttpRequest request, Callback done) {
     fail_later(std::move(transfer), CURLE_FAILED_INIT, "curl_easy_init failed");
     return;
   }
-  if (CURLcode rc = transfer->configure(easy.get(), configured); rc != CURLE_OK) {
+  if (CURLcode rc = transfer->configure(easy.get(), configured, proxy_from_environment_); rc != CURLE_OK) {
     pool_->release(std::move(easy), {});
     std::string error = transfer->error_text(rc);
     fail_later(std::move(transfer), rc, std::move(error));

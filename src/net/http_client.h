@@ -96,6 +96,8 @@ class HttpClient {
   void finish(const std::shared_ptr<Transfer>& transfer, HttpResponse response);
 
   boost::asio::io_context& io_;
+  // The environment's proxy variables, read once: when none is set, requests say "no proxy" to curl.
+  const bool proxy_from_environment_;
   std::atomic<size_t> in_flight_{0};
   struct EasyPool;
   std::unique_ptr<EasyPool> pool_;

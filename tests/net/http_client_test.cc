@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -266,6 +267,48 @@ TEST_F(HttpClientTest, SequentialRequestsReuseTheConnection) {
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1].connection, requests[0].connection);
   EXPECT_EQ(requests[2].connection, requests[0].connection);
+}
+
+// Sets (or, with nullptr, removes) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A proxy the environment names carries the requests, as curl's own lookup
+// would have it (the client reads the variables once, when it is made).
+TEST_F(HttpClientTest, UsesTheProxyTheEnvironmentNames) {
+  ThreadedHttpSink target;
+  ThreadedHttpSink proxy;
+  ScopedEnv no_proxy("no_proxy", nullptr), no_proxy_upper("NO_PROXY", nullptr);
+  ScopedEnv http_proxy("http_proxy", proxy.url().c_str());
+  HttpResponse response = perform(request(target, "POST", "/via-proxy"));
+  EXPECT_EQ(response.status, 200);
+  auto seen = proxy.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].target, target.url() + "/via-proxy");  // the absolute form a proxy gets
+  EXPECT_TRUE(target.requests().empty());
 }
 
 size_t open_descriptors() {
