@@ -41,7 +41,6 @@ class BodyShape {
 
  private:
   Node root_;
-  std::size_t frame_bytes_ = 2;  // the text around the values: names, commas, braces
 };
 
 }  // namespace herald::mapping
