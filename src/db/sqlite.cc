@@ -126,16 +126,16 @@ Result<bool> Statement::step() {
   return Error{msg};
 }
 
-Status Statement::run() {
+Status Statement::run(Bindings bindings) {
   auto r = step();
-  reset();
+  reset(bindings);
   if (!r) return r.error();
   return {};
 }
 
-void Statement::reset() {
+void Statement::reset(Bindings bindings) {
   sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
+  if (bindings == Bindings::Clear) sqlite3_clear_bindings(stmt_);
 }
 
 int Statement::column_count() const { return sqlite3_column_count(stmt_); }

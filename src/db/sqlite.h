@@ -81,9 +81,18 @@ class Statement {
   // Advances: true when a row is available, false when done; an error
   // becomes a failed Result.
   Result<bool> step();
+
+  // What a reset does with the values bound. Clear sets every parameter to
+  // NULL and frees the copies SQLite made. Keep is for statements whose every
+  // parameter the caller binds again before each step: it skips a pass over
+  // all of them (hundreds in a multi-row INSERT), and a text bound with a
+  // copy reuses its buffer. Values bound without a copy are not read again
+  // until they are replaced, so they may go out of scope meanwhile.
+  enum class Bindings { Clear, Keep };
+
   // Steps a statement that returns no rows, then resets it.
-  Status run();
-  void reset();
+  Status run(Bindings bindings = Bindings::Clear);
+  void reset(Bindings bindings = Bindings::Clear);
 
   int column_count() const;
   std::string column_name(int col) const;

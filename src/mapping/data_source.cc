@@ -198,7 +198,9 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
     return false;
   }
   const nlohmann::json& key = *it;
-  stmt_.reset();
+  // Every parameter is bound below before each step, so the resets here leave
+  // the previous values in place instead of clearing them.
+  stmt_.reset(db::Statement::Bindings::Keep);
   if (key.is_string()) {
     stmt_.bind(1, key.get_ref<const std::string&>());
   } else if (key.is_number_unsigned()) {
@@ -227,12 +229,12 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
   const int rc = sqlite3_step(stmt_.handle());
   if (rc == SQLITE_DONE) {
     spdlog::debug("data source {}: no row for {} = {}", spec_.id, spec_.lookup, key.dump());
-    stmt_.reset();
+    stmt_.reset(db::Statement::Bindings::Keep);
     return false;
   }
   if (rc != SQLITE_ROW) {
     Error error = step_error(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_.handle())));
-    stmt_.reset();
+    stmt_.reset(db::Statement::Bindings::Keep);
     return error;
   }
   // The names are checked again only after SQLite re-prepared the statement
@@ -245,7 +247,7 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
       // The view was redefined without a column the mapping reads. Leaving
       // the property out would send a wrong message; the producer is
       // probably in the middle of a migration, so try again later.
-      stmt_.reset();
+      stmt_.reset(db::Statement::Bindings::Keep);
       return Error::temporary("data source \"" + spec_.id + "\" (" + spec_.view +
                               "): the view has no column \"" + used_names_[slot] +
                               "\" any more (its schema changed since the mapping was loaded)");
@@ -270,7 +272,7 @@ Result<bool> DataSource::fetch(const nlohmann::json& keys, Row& row) {
     }
   }
   columns_checked_at_ = reprepared;
-  stmt_.reset();
+  stmt_.reset(db::Statement::Bindings::Keep);
   return true;
 }
 

@@ -195,12 +195,14 @@ const std::string kBehindOwed = "n.ordered = 1 AND n.entity_key IS NOT NULL AND 
 // ordered notification is pending or waiting behind an owed one.
 const std::string kPendingOrHeld = "CASE WHEN " + kBehindOwed + " THEN 'held' ELSE 'pending' END";
 
-// A cached statement for one call: reset, its bindings cleared, when the
-// call ends, whichever way it ends.
+// A cached statement for one call: reset, its bindings cleared (unless the
+// caller binds every parameter each time), when the call ends, whichever way
+// it ends.
 class Lease {
  public:
-  explicit Lease(db::Statement& st) : st_(st) {}
-  ~Lease() { st_.reset(); }
+  explicit Lease(db::Statement& st, db::Statement::Bindings bindings = db::Statement::Bindings::Clear)
+      : st_(st), bindings_(bindings) {}
+  ~Lease() { st_.reset(bindings_); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   db::Statement* operator->() { return &st_; }
@@ -208,6 +210,7 @@ class Lease {
 
  private:
   db::Statement& st_;
+  db::Statement::Bindings bindings_;
 };
 
 // Rows per INSERT statement. A statement opens the cursors of the table and
@@ -381,9 +384,10 @@ Status StateStore::insert_rows(const RowsInsert& insert, size_t count,
     const size_t n = rows_in_next(count - first);
     auto prepared = cached(insert.sql(n));
     if (!prepared) return prepared.error();
-    Lease st(*prepared.value());
+    // `bind` sets every parameter of every row.
+    Lease st(*prepared.value(), db::Statement::Bindings::Keep);
     for (size_t k = 0; k < n; ++k) bind(*st, static_cast<int>(k) * insert.params, first + k);
-    if (auto s = st->run(); !s) return s;
+    if (auto s = st->run(db::Statement::Bindings::Keep); !s) return s;
     if (written) written(first, n);
     first += n;
   }
@@ -507,7 +511,7 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
       if (t.ordered) {
         held = made.count(scope) > 0;
         if (!held) {
-          Lease q(*owed.value());
+          Lease q(*owed.value(), db::Statement::Bindings::Keep);  // both parameters bound each time
           q->bind(1, t.endpoint).bind(2, key);
           auto r = q->step();
           if (!r) return r.error();
@@ -853,7 +857,8 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
   for (const auto& r : records) {
     const AttemptRow& a = r.attempt;
     {
-      Lease up(*prepared_up.value());
+      // All eight parameters are bound for every row.
+      Lease up(*prepared_up.value(), db::Statement::Bindings::Keep);
       up->bind(1, a.notification_id).bind(2, to_string(r.next)).bind(3, a.number).bind(4, r.next_attempt_at);
       up->bind(5, a.finished_at);
       if (r.last_error.empty()) {
@@ -862,7 +867,7 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
         up->bind(6, r.last_error);
       }
       up->bind(7, a.http_status).bind(8, owed(r.next));
-      if (auto s = up->run(); !s) return s;
+      if (auto s = up->run(db::Statement::Bindings::Keep); !s) return s;
     }
     if (r.next == State::Waiting || r.next == State::Pending) {
       if (auto s = hold_if_behind(a.notification_id, a.finished_at); !s) return s;

@@ -4,11 +4,40 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "support/test_env.h"
 
 namespace herald::db {
 namespace {
+
+// A reset that keeps the bindings leaves each value for the next step until
+// it is bound again; the default reset sets them all to NULL.
+TEST(Statement, ResetKeepsOrClearsTheBoundValues) {
+  test::TempDir dir;
+  auto db = Database::open(dir.file("b.db"), Database::Mode::ReadWriteCreate);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+  auto ins = db->prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
+  ASSERT_TRUE(ins);
+  {
+    const std::string first(300, 'a');  // bound with a copy
+    ASSERT_TRUE(ins->bind(1, 1).bind(2, first).run(Statement::Bindings::Keep));
+  }
+  ASSERT_TRUE(ins->bind(1, 2).bind(2, std::string(200, 'b')).run(Statement::Bindings::Keep));
+  ASSERT_TRUE(ins->bind(1, 3).run(Statement::Bindings::Keep));  // v as before
+  ASSERT_TRUE(ins->bind(1, 4).run());                           // v as before, then cleared
+  ASSERT_TRUE(ins->bind(1, 5).run());                           // v NULL
+  auto sel = db->prepare("SELECT id, COALESCE(v, 'NULL') FROM t ORDER BY id");
+  ASSERT_TRUE(sel);
+  const std::vector<std::string> expected = {std::string(300, 'a'), std::string(200, 'b'),
+                                             std::string(200, 'b'), std::string(200, 'b'), "NULL"};
+  for (const auto& v : expected) {
+    ASSERT_TRUE(sel->step().value());
+    EXPECT_EQ(sel->column_text(1), v) << "row " << sel->column_int(0);
+  }
+  EXPECT_FALSE(sel->step().value());
+}
 
 // SQLite's temporary files open in this process (it names them etilqs_*).
 int open_temp_files() {
