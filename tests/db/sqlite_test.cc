@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -11,15 +12,27 @@
 namespace herald::db {
 namespace {
 
+// A database with a table t (id, v), and `ins`, the statement that inserts into it.
+class StatementTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Database::open(dir.file("t.db"), Database::Mode::ReadWriteCreate);
+    ASSERT_TRUE(opened) << opened.error().message;
+    db = std::move(opened.value());
+    ASSERT_TRUE(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+    auto prepared = db.prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    ins.emplace(std::move(prepared.value()));
+  }
+
+  test::TempDir dir;
+  Database db;
+  std::optional<Statement> ins;
+};
+
 // A reset that keeps the bindings leaves each value for the next step until
 // it is bound again; the default reset sets them all to NULL.
-TEST(Statement, ResetKeepsOrClearsTheBoundValues) {
-  test::TempDir dir;
-  auto db = Database::open(dir.file("b.db"), Database::Mode::ReadWriteCreate);
-  ASSERT_TRUE(db) << db.error().message;
-  ASSERT_TRUE(db->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
-  auto ins = db->prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
-  ASSERT_TRUE(ins);
+TEST_F(StatementTest, ResetKeepsOrClearsTheBoundValues) {
   {
     const std::string first(300, 'a');  // bound with a copy
     ASSERT_TRUE(ins->bind(1, 1).bind(2, first).run(Statement::Bindings::Keep));
@@ -28,7 +41,7 @@ TEST(Statement, ResetKeepsOrClearsTheBoundValues) {
   ASSERT_TRUE(ins->bind(1, 3).run(Statement::Bindings::Keep));  // v as before
   ASSERT_TRUE(ins->bind(1, 4).run());                           // v as before, then cleared
   ASSERT_TRUE(ins->bind(1, 5).run());                           // v NULL
-  auto sel = db->prepare("SELECT id, COALESCE(v, 'NULL') FROM t ORDER BY id");
+  auto sel = db.prepare("SELECT id, COALESCE(v, 'NULL') FROM t ORDER BY id");
   ASSERT_TRUE(sel);
   const std::vector<std::string> expected = {std::string(300, 'a'), std::string(200, 'b'),
                                              std::string(200, 'b'), std::string(200, 'b'), "NULL"};
@@ -78,18 +91,12 @@ TEST(Database, StatementJournalOfABatchStaysInMemory) {
 
 // A text bound without a copy is what the row gets, and the statement works
 // again after a reset with other texts.
-TEST(Statement, TextBoundWithoutACopyIsStoredAsGiven) {
-  test::TempDir dir;
-  auto db = Database::open(dir.file("t.db"), Database::Mode::ReadWriteCreate);
-  ASSERT_TRUE(db) << db.error().message;
-  ASSERT_TRUE(db->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
-  auto ins = db->prepare("INSERT INTO t (id, v) VALUES (?1, ?2)");
-  ASSERT_TRUE(ins) << ins.error().message;
+TEST_F(StatementTest, TextBoundWithoutACopyIsStoredAsGiven) {
   for (int i = 1; i <= 3; ++i) {
     const std::string big(5000 + i, static_cast<char>('a' + i));
     ASSERT_TRUE(ins->bind(1, i).bind_unowned(2, big).run());
   }
-  auto sel = db->prepare("SELECT v FROM t ORDER BY id");
+  auto sel = db.prepare("SELECT v FROM t ORDER BY id");
   ASSERT_TRUE(sel);
   for (int i = 1; i <= 3; ++i) {
     ASSERT_TRUE(sel->step().value());
