@@ -19,11 +19,10 @@ class Statement;
 // A statement that writes several rows inside a transaction keeps the pages
 // it changes in a statement journal, to undo just that statement should it
 // fail halfway. SQLite keeps that journal in memory up to 64 KiB, then moves
-// it to a temporary file: a 32-row INSERT into the state database's
-// notifications, whose order index takes each row on a page of its own,
-// journals some 40 pages, which meant a file per transaction and two writes
-// per page. Up to this size it stays in memory, allocated in one piece while
-// the statement runs.
+// it to a temporary file for the rest of the transaction: the 32-row INSERTs
+// of an ingest cross that mark, which cost the state worker a file per
+// transaction and two writes per page journaled. Up to this size it stays in
+// memory, allocated in one piece while the statement runs.
 inline constexpr int kStatementJournalInMemory = 1 << 20;
 
 class Database {
