@@ -387,7 +387,8 @@ Status StateStore::insert_rows(const RowsInsert& insert, size_t count,
     // `bind` sets every parameter of every row.
     Lease st(*prepared.value(), db::Statement::Bindings::Keep);
     for (size_t k = 0; k < n; ++k) bind(*st, static_cast<int>(k) * insert.params, first + k);
-    if (auto s = st->run(db::Statement::Bindings::Keep); !s) return s;
+    // Stepped, not run(): the lease's reset at the end of the scope is the only one.
+    if (auto r = st->step(); !r) return r.error();
     if (written) written(first, n);
     first += n;
   }
@@ -867,7 +868,7 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
         up->bind(6, r.last_error);
       }
       up->bind(7, a.http_status).bind(8, owed(r.next));
-      if (auto s = up->run(db::Statement::Bindings::Keep); !s) return s;
+      if (auto stepped = up->step(); !stepped) return stepped.error();  // the lease resets it
     }
     if (r.next == State::Waiting || r.next == State::Pending) {
       if (auto s = hold_if_behind(a.notification_id, a.finished_at); !s) return s;
