@@ -11,7 +11,8 @@
  *  - Pure C. No exceptions may cross this boundary; a C++ plugin catches
  *    everything inside each entry point.
  *  - Every function is called on the host's event-loop thread, one call at a
- *    time. None may block (no sockets, no sleeps, no waiting on locks held
+ *    time (unless the plugin sets HERALD_PLUGIN_BUILD_ANY_THREAD, below).
+ *    None may block (no sockets, no sleeps, no waiting on locks held
  *    elsewhere).
  *  - Pointers passed by the host are *borrowed*: valid only for the duration
  *    of the call. Copy what you keep.
@@ -96,6 +97,13 @@ typedef struct herald_recipient {
  * other members, and the host need not flatten every message for it. A host
  * that predates this bit fills the fields anyway. */
 #define HERALD_PLUGIN_NO_FIELDS 0x2u
+/* build_request may be called on another host thread, at the same time as
+ * this plugin's other functions (for the same instance or others): it reads
+ * its instance and writes only to req and err. The host then builds a
+ * request where it rendered the message, off the event loop, except when
+ * the request needs something only the loop has (an OAuth2 token). A host
+ * that predates this bit calls build_request on the loop as before. */
+#define HERALD_PLUGIN_BUILD_ANY_THREAD 0x4u
 
 /* A rendered notification handed to the plugin for one attempt. */
 typedef struct herald_message {

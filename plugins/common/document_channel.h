@@ -90,8 +90,10 @@ struct DocumentChannel {
   }
 
   static constexpr herald_plugin descriptor(const char* version) {
-    // The body is all these channels send: no flattened fields.
-    const uint64_t flags = HERALD_PLUGIN_NO_FIELDS | (F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u);
+    // The body is all these channels send: no flattened fields. build only
+    // reads the endpoint's settings, so it may run on any thread.
+    const uint64_t flags = HERALD_PLUGIN_NO_FIELDS | HERALD_PLUGIN_BUILD_ANY_THREAD |
+                           (F.xml ? HERALD_PLUGIN_WANTS_XML_BODY : 0u);
     return {sizeof(herald_plugin),
             HERALD_ABI_MAJOR,
             HERALD_ABI_MINOR,

@@ -890,7 +890,21 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
     rendered = std::make_shared<const delivery::Rendered>(std::move(r.value()));
     p.fresh = true;  // kept for the next attempts if this one ends waiting (see finish())
   }
-  p.event = std::move(event);
+  if ((flags & HERALD_PLUGIN_BUILD_ANY_THREAD) && endpoint->auth_type != "oauth2") {
+    // The loop would otherwise do this between two sends (an OAuth2 token is
+    // the one thing a request could need from it).
+    p.message = std::make_shared<delivery::Message>(
+        p.row.id, p.row.message_id, static_cast<uint32_t>(p.row.attempts + 1), p.row.notification, rendered,
+        *event, p.row.rule, p.row.recipients, flags);
+    auto built = build_request(*channel, *p.message, *endpoint, rt.config().max_response_bytes);
+    if (auto* failed = std::get_if<AttemptResult>(&built)) {
+      p.failure = std::move(*failed);
+    } else {
+      p.request = std::make_unique<net::HttpRequest>(std::move(std::get<net::HttpRequest>(built)));
+    }
+  } else {
+    p.event = std::move(event);
+  }
   p.rendered = std::move(rendered);
   return p;
 }
@@ -926,19 +940,29 @@ void Daemon::start_ready() {
 
 void Daemon::start_attempt(Prepared attempt) {
   ++started_[attempt.row.endpoint];  // finish() counts it down
-  if (attempt.failure) return finish(attempt.row, attempt.started, std::move(*attempt.failure));
-  std::shared_ptr<Runtime> rt = std::move(attempt.rt);
   const state::NotificationRow& r = attempt.row;
-  plugin::Channel* channel = rt->channel(r.endpoint);
-  auto message = std::make_shared<delivery::Message>(
-      r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1), r.notification, attempt.rendered,
-      *attempt.event, r.rule, r.recipients, channel->flags());
-  if (attempt.fresh) fresh_renders_[r.id] = std::move(attempt.rendered);
+  // Kept for finish() even when the worker's build failed: a build that may
+  // succeed later leaves the notification waiting with what was rendered.
+  if (attempt.fresh) fresh_renders_[r.id] = attempt.rendered;
+  if (attempt.failure) {
+    if (attempt.message) worker_garbage_.push_back(std::move(attempt.message));
+    return finish(attempt.row, attempt.started, std::move(*attempt.failure));
+  }
+  std::shared_ptr<Runtime> rt = std::move(attempt.rt);
+  std::shared_ptr<delivery::Message> message = std::move(attempt.message);
+  if (!message) {
+    plugin::Channel* channel = rt->channel(r.endpoint);
+    message = std::make_shared<delivery::Message>(r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1),
+                                                  r.notification, std::move(attempt.rendered), *attempt.event,
+                                                  r.rule, r.recipients, channel->flags());
+  }
   // The message copied what it needs of the event, whose JSON trees the worker
   // built: freed there too.
   if (attempt.event) worker_garbage_.push_back(std::move(attempt.event));
   auto row = std::make_shared<state::NotificationRow>(std::move(attempt.row));
-  if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
+  if (attempt.request) {
+    send_attempt(std::move(row), attempt.started, std::move(message), rt, false, std::move(attempt.request));
+  } else if (rt->endpoint(row->endpoint)->auth_type == "oauth2") {
     authorize_and_send(std::move(row), attempt.started, std::move(message), rt, false);
   } else {
     send_attempt(std::move(row), attempt.started, std::move(message), rt, false);
@@ -978,22 +1002,14 @@ void Daemon::authorize_and_send(std::shared_ptr<state::NotificationRow> row, int
               });
 }
 
-void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
-                          std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
-                          bool token_refreshed) {
-  // The channel and endpoint belong to the runtime the attempt started
-  // with, which `rt` keeps alive until the attempt ends, even across a reload.
-  const config::EndpointConfig* endpoint = rt->endpoint(row->endpoint);
-  plugin::Channel* channel = rt->channel(row->endpoint);
-  auto built = channel->build(message->get());
-  if (built.result == HERALD_BUILD_RETRY) {
-    finish(*row, started, {HERALD_OUTCOME_RETRY, "build: " + built.error, "build"});
-    return after_attempt();
-  }
-  if (built.result != HERALD_BUILD_OK) {
-    finish(*row, started, {HERALD_OUTCOME_FAILED, "build: " + built.error, "build"});
-    return after_attempt();
-  }
+std::variant<net::HttpRequest, Daemon::AttemptResult> Daemon::build_request(
+    plugin::Channel& channel, const delivery::Message& message, const config::EndpointConfig& endpoint,
+    size_t max_response_bytes) {
+  auto built = channel.build(message.get());
+  if (built.result == HERALD_BUILD_RETRY)
+    return AttemptResult(HERALD_OUTCOME_RETRY, "build: " + built.error, "build");
+  if (built.result != HERALD_BUILD_OK)
+    return AttemptResult(HERALD_OUTCOME_FAILED, "build: " + built.error, "build");
 
   net::HttpRequest req;
   const bool mail = built.request.is_mail();
@@ -1003,22 +1019,43 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
   if (!mail) {
     static const std::string user_agent = std::string("herald/") + HERALD_VERSION;
     req.headers.emplace_back("User-Agent", user_agent);
-    req.headers.insert(req.headers.end(), endpoint->headers.begin(), endpoint->headers.end());
+    req.headers.insert(req.headers.end(), endpoint.headers.begin(), endpoint.headers.end());
   }
   req.body = std::move(built.request.body);
   req.basic_auth = std::move(built.request.basic_auth);
   req.mail_from = std::move(built.request.mail_from);
   req.mail_recipients = std::move(built.request.mail_recipients);
   req.require_tls = built.request.require_tls;
-  req.connection = endpoint->connection;
-  req.max_response_bytes = runtime_->config().max_response_bytes;
-  // Of the answer's headers only Retry-After is read (see below).
+  req.connection = endpoint.connection;
+  req.max_response_bytes = max_response_bytes;
+  // Of the answer's headers only Retry-After is read (see send_attempt).
   static const auto kResponseHeaders = std::make_shared<const std::vector<std::string>>(1, "Retry-After");
   req.response_headers = kResponseHeaders;
+  return req;
+}
+
+void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
+                          std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
+                          bool token_refreshed, std::unique_ptr<net::HttpRequest> request) {
+  // The channel and endpoint belong to the runtime the attempt started
+  // with, which `rt` keeps alive until the attempt ends, even across a reload.
+  plugin::Channel* channel = rt->channel(row->endpoint);
+  const bool built_on_worker = request != nullptr;
+  if (!request) {
+    auto built = build_request(*channel, *message, *rt->endpoint(row->endpoint),
+                               runtime_->config().max_response_bytes);
+    if (auto* failed = std::get_if<AttemptResult>(&built)) {
+      finish(*row, started, std::move(*failed));
+      return after_attempt();
+    }
+    request = std::make_unique<net::HttpRequest>(std::move(std::get<net::HttpRequest>(built)));
+  }
+  net::HttpRequest& req = *request;
+  const bool mail = req.is_mail();
 
   ++in_flight_;
-  http_.send(std::move(req), [this, row, started, message, channel, rt, mail,
-                              token_refreshed](net::HttpResponse resp) mutable {
+  http_.send(std::move(req), [this, row, started, message, channel, rt, mail, token_refreshed,
+                              built_on_worker](net::HttpResponse resp) mutable {
     const config::EndpointConfig& ep = *rt->endpoint(row->endpoint);
     --in_flight_;
     // A 401 with a cached token: the token may have been revoked or expired
@@ -1062,8 +1099,10 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
       }
     }
     finish(*row, started, std::move(result));
-    // The row's strings and trees were made on the worker: freed there.
+    // The row's strings and trees were made on the worker: freed there, with
+    // the message when the worker made it too.
     worker_garbage_.push_back(std::move(row));
+    if (built_on_worker) worker_garbage_.push_back(std::move(message));
     after_attempt();
   });
 }

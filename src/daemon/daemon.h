@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -122,11 +123,12 @@ class Daemon {
   void arm_dispatch_timer();
   // Endpoints whose own max_in_flight is reached.
   std::vector<std::string> endpoints_at_capacity();
-  // Builds the request with the channel and sends it. `token_refreshed`:
-  // this attempt already asked for a new OAuth2 token after a 401.
+  // Builds the request with the channel (unless the worker built it:
+  // `request`) and sends it. `token_refreshed`: this attempt already asked
+  // for a new OAuth2 token after a 401.
   void send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t started,
                     std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
-                    bool token_refreshed);
+                    bool token_refreshed, std::unique_ptr<net::HttpRequest> request = nullptr);
   // Obtains the endpoint's OAuth2 token, then send_attempt().
   void authorize_and_send(std::shared_ptr<state::NotificationRow> row, int64_t started,
                           std::shared_ptr<delivery::Message> message, std::shared_ptr<Runtime> rt,
@@ -146,6 +148,13 @@ class Daemon {
     std::optional<int64_t> retry_after_ms;
   };
   void finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result);
+  // The channel's request for one attempt, with what the host adds (agent,
+  // the endpoint's headers and connection settings), or why there is none.
+  // Thread-safe when the channel sets HERALD_PLUGIN_BUILD_ANY_THREAD.
+  static std::variant<net::HttpRequest, AttemptResult> build_request(plugin::Channel& channel,
+                                                                     const delivery::Message& message,
+                                                                     const config::EndpointConfig& endpoint,
+                                                                     size_t max_response_bytes);
 
   // Events of the latest ingests, kept on the worker's side so that first
   // attempts render without reading their event back from the database.
@@ -167,6 +176,10 @@ class Daemon {
     bool fresh = false;  // rendered now, not read from a stored payload
     std::optional<AttemptResult> failure;
     std::shared_ptr<Runtime> rt;  // the set it was prepared with (set on the loop)
+    // Made on the worker when the channel builds on any thread and the
+    // endpoint needs no OAuth2 token: the loop then only sends.
+    std::shared_ptr<delivery::Message> message;
+    std::unique_ptr<net::HttpRequest> request;  // a pointer: Prepared moves through queues
   };
   // Runs on the worker: the event, the endpoint and the render (through the
   // worker's own connection to the producer).

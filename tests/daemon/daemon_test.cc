@@ -92,6 +92,57 @@ TEST_F(DaemonTest, EmittedEventBecomesTheMappedRequestAndEndsDelivered) {
   EXPECT_EQ(attempts[0].http_status, 200);
 }
 
+// A channel that builds where the message was rendered, on the state worker
+// (HERALD_PLUGIN_BUILD_ANY_THREAD), and cannot build yet: the attempt waits
+// like any other, with what was rendered stored for the next one.
+TEST_F(DaemonTest, ABuildOnTheWorkerThatMustWaitIsRetriedWithWhatWasRendered) {
+  tools::ThreadedHttpSink sink;
+  test::Scenario s = scenario(sink.url(), {"300ms"});
+  s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread";
+  config_ = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("probe:retry-first");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
+  auto waiting = only_notification(d->store());
+  ASSERT_TRUE(waiting.payload.has_value());
+  EXPECT_THAT(*waiting.payload, HasSubstr("probe:retry-first"));
+  EXPECT_EQ(sink.request_count(), 0u);
+
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Delivered); }));
+  auto row = only_notification(d->store());
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].outcome, "retry");
+  EXPECT_EQ(attempts[0].error_class, "build");
+  EXPECT_EQ(attempts[0].error, "build: asked to retry the first attempt");
+  EXPECT_EQ(attempts[1].outcome, "delivered");
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].header("X-Built-On"), "state-worker");
+  EXPECT_THAT(reqs[0].body, HasSubstr("probe:retry-first"));
+}
+
+TEST_F(DaemonTest, ABuildOnTheWorkerThatCannotSucceedFailsTheNotification) {
+  tools::ThreadedHttpSink sink;
+  test::Scenario s = scenario(sink.url());
+  s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread";
+  config_ = test::write_scenario(dir_, s);
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  ASSERT_TRUE(d);
+  emit_person("probe:fail");
+  ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Failed); }));
+  auto row = only_notification(d->store());
+  EXPECT_EQ(row.last_error, "build: asked to fail");
+  auto attempts = d->store().attempts(row.id).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "failed");
+  EXPECT_EQ(attempts[0].error_class, "build");
+  EXPECT_EQ(sink.request_count(), 0u);
+}
+
 TEST_F(DaemonTest, NewRowIsNoticedThroughFileEventsNotPolling) {
   tools::ThreadedHttpSink sink;
   test::Scenario s = scenario(sink.url());

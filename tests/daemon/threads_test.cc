@@ -43,5 +43,33 @@ TEST(DaemonThreads, TheEventLoopTheStateWorkerAndTheCheckpointerAreNamed) {
   EXPECT_EQ(heraldd.stop(), 0);
 }
 
+// The name of the thread that built the one request a channel from
+// `plugin_dir` sent (the probe plugin says it in X-Built-On).
+std::string built_on(const std::string& plugin_dir) {
+  tools::ThreadedHttpSink sink;
+  test::TempDir dir;
+  test::Scenario s;
+  s.sink_url = sink.url();
+  s.plugin_dir = plugin_dir;
+  const std::string config = test::write_scenario(dir, s);
+  test::append_event(dir.file("producer.db"), "identity", "CREATE", "REST Person Added",
+                     nlohmann::json{{"PersonID", "p1"}}.dump());
+  test::DaemonProcess heraldd(config, dir.file("heraldd.log"));
+  if (!test::wait_until([&] { return sink.requests().size() == 1; }, 30s)) {
+    ADD_FAILURE() << heraldd.log();
+    return {};
+  }
+  EXPECT_EQ(heraldd.stop(), 0);
+  return sink.requests().front().header("X-Built-On");
+}
+
+TEST(DaemonThreads, AChannelThatMayBuildOnAnyThreadIsBuiltOnTheStateWorker) {
+  EXPECT_EQ(built_on(std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread"), "state-worker");
+}
+
+TEST(DaemonThreads, AnyOtherChannelIsBuiltOnTheEventLoop) {
+  EXPECT_EQ(built_on(std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/loop_only"), "heraldd");
+}
+
 }  // namespace
 }  // namespace herald
