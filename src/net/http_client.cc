@@ -31,6 +31,16 @@ bool proxy_in_environment() {
   return false;
 }
 
+// The body size from which curl asks for "100 Continue" by itself, then waits
+// up to a second for it: 1 MiB since curl 7.69, 1 KiB before. An empty
+// "Expect:" line turns that off; below the size it would be one more line
+// for curl to check at every request.
+size_t curl_expect_threshold() {
+  static const size_t threshold =
+      curl_version_info(CURLVERSION_NOW)->version_num >= 0x074500 ? size_t{1024 * 1024} : size_t{1024};
+  return threshold;
+}
+
 // RFC 9110 tchar, one lookup per character (the set is searched for every
 // header name of every request).
 constexpr std::array<bool, 256> kTokenChars = [] {
@@ -360,8 +370,9 @@ struct HttpClient::Transfer {
     }
     // No silent application/x-www-form-urlencoded for bodies the caller did not label.
     if (send_body && !has_header(r, "Content-Type")) add_header_line("Content-Type:");
-    // curl would otherwise wait up to a second for "100 Continue" on large bodies.
-    if (!has_header(r, "Expect")) add_header_line("Expect:");
+    if (send_body && r.body.size() >= curl_expect_threshold() && !has_header(r, "Expect")) {
+      add_header_line("Expect:");
+    }
     set(CURLOPT_HTTPHEADER, header_list.empty() ? nullptr : header_list.data());
     return rc;
   }

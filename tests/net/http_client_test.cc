@@ -108,6 +108,25 @@ TEST_F(HttpClientTest, PostWithHeadersAndBodyArrivesIntact) {
   EXPECT_FALSE(has_header(got, "Expect"));
 }
 
+// Bodies on both sides of the size from which curl would ask for
+// "100 Continue" (and wait a second for it): none of them asks.
+TEST_F(HttpClientTest, NoBodyWaitsForAContinue) {
+  ThreadedHttpSink sink;
+  for (size_t size :
+       {size_t{1024}, size_t{1025}, size_t{(1 << 20) - 1}, size_t{1 << 20}, size_t{(1 << 20) + 1}}) {
+    HttpRequest r = request(sink, "POST", "/big");
+    r.headers = {{"Content-Type", "text/plain"}};
+    r.body.assign(size, 'x');
+    HttpResponse response = perform(std::move(r));
+    EXPECT_EQ(response.status, 200) << size << ": " << response.error;
+    auto got = sink.requests();
+    ASSERT_FALSE(got.empty());
+    EXPECT_FALSE(has_header(got.back(), "Expect")) << size << " bytes";
+    EXPECT_EQ(got.back().body.size(), size);
+  }
+  EXPECT_EQ(sink.request_count(), 5u);
+}
+
 TEST_F(HttpClientTest, ReportsResponseHeadersAsReceived) {
   ThreadedHttpSink sink;
   HttpResponse response = perform(request(sink, "GET"));
