@@ -16,8 +16,10 @@ namespace herald::net {
 
 namespace {
 
-// Idle easy handles kept for reuse; connections themselves live in the multi handle's cache.
-constexpr size_t kMaxIdleHandles = 16;
+// Idle easy handles kept for reuse; connections themselves live in the multi handle's cache. As many
+// as the default max_in_flight: with 16, a burst of completions at 64 in flight let handles go that
+// the next sends made again, curl_easy_init and every option, for one request in eight.
+constexpr size_t kMaxIdleHandles = 64;
 
 // Whether the environment names a proxy, or hosts to reach without one, for a protocol heraldd speaks.
 // curl looks these up at every request (a scan of the environment each), and the environment does not
@@ -143,7 +145,11 @@ struct HttpClient::EasyPool {
     if (idle.empty()) return CurlEasy(curl_easy_init());
     auto match = idle.end();
     if (!profile.empty()) {
-      match = std::find_if(idle.begin(), idle.end(), [&](const Idle& i) { return i.profile == profile; });
+      // The handle released last is the likeliest match: one endpoint's requests follow each other.
+      match =
+          idle.back().profile == profile
+              ? idle.end() - 1
+              : std::find_if(idle.begin(), idle.end(), [&](const Idle& i) { return i.profile == profile; });
     }
     if (match == idle.end()) match = idle.end() - 1;
     CurlEasy easy = std::move(match->easy);
