@@ -494,8 +494,10 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
     std::string entity_key;
     std::string message_id;
     State state;
+    std::optional<std::string> rule, recipients;  // as JSON text
   };
   std::vector<NewNotification> fresh;
+  fresh.reserve(events.size());
   // The endpoint and entity of each notification made here. All are owed,
   // so a later one of the same is held without asking the database, which
   // does not hold them yet.
@@ -521,18 +523,21 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
       }
       made.insert(std::move(scope));
       const State state = held ? State::Held : (t.claim && claimed) ? State::InFlight : State::Pending;
-      fresh.push_back({&e, &t, std::move(key), new_message_id(), state});
+      fresh.push_back({&e, &t, std::move(key), new_message_id(), state, json_or_null(t.rule),
+                       json_or_null(t.recipients)});
     }
   }
 
+  // Every text is bound without a copy: what it points to (the items, the
+  // rows made ready above, literals) outlives the statements' steps.
   auto event_status = insert_rows(kEvents, events.size(), [&](db::Statement& st, int p, size_t i) {
     const IngestItem& item = *events[i].item;
     const Event& e = item.event;
-    st.bind(p + 1, e.id).bind(p + 2, e.entity).bind(p + 3, e.action);
+    st.bind(p + 1, e.id).bind_unowned(p + 2, e.entity).bind_unowned(p + 3, e.action);
     if (e.name.empty()) {
       st.bind_null(p + 4);
     } else {
-      st.bind(p + 4, e.name);
+      st.bind_unowned(p + 4, e.name);
     }
     st.bind_unowned(p + 5, events[i].keys);
     // The producer's text, about all of the row's bytes, is not copied.
@@ -546,13 +551,13 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
     } else {
       st.bind_unowned(p + 7, e.new_values_text);
     }
-    st.bind(p + 8, e.occurred_at)
+    st.bind_unowned(p + 8, e.occurred_at)
         .bind(p + 9, now_ms)
-        .bind(p + 10, item.rejected_reason.empty() ? "accepted" : "rejected");
+        .bind_unowned(p + 10, item.rejected_reason.empty() ? "accepted" : "rejected");
     if (item.rejected_reason.empty()) {
       st.bind_null(p + 11);
     } else {
-      st.bind(p + 11, item.rejected_reason);
+      st.bind_unowned(p + 11, item.rejected_reason);
     }
   });
   if (!event_status) return event_status.error();
@@ -560,10 +565,18 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
   auto bind_notification = [&](db::Statement& st, int p, size_t i) {
     const NewNotification& n = fresh[i];
     const IngestItem::Target& t = *n.target;
-    st.bind(p + 1, n.event->id).bind(p + 2, t.notification).bind(p + 3, t.endpoint).bind(p + 4, now_ms);
-    st.bind_unowned(p + 5, n.message_id);
-    st.bind(p + 6, json_or_null(t.rule)).bind(p + 7, json_or_null(t.recipients));
-    st.bind_unowned(p + 8, n.entity_key).bind(p + 9, t.ordered ? 1 : 0).bind(p + 10, to_string(n.state));
+    st.bind(p + 1, n.event->id).bind_unowned(p + 2, t.notification).bind_unowned(p + 3, t.endpoint);
+    st.bind(p + 4, now_ms).bind_unowned(p + 5, n.message_id);
+    for (const auto& [param, text] : {std::pair{p + 6, &n.rule}, std::pair{p + 7, &n.recipients}}) {
+      if (*text) {
+        st.bind_unowned(param, **text);
+      } else {
+        st.bind_null(param);
+      }
+    }
+    st.bind_unowned(p + 8, n.entity_key)
+        .bind(p + 9, t.ordered ? 1 : 0)
+        .bind_unowned(p + 10, to_string(n.state));
   };
   // The rows of one INSERT get consecutive ids (AUTOINCREMENT: each the
   // largest so far plus one), the last of them last_insert_rowid.
@@ -860,12 +873,12 @@ Status StateStore::finish_attempts(const std::vector<AttemptRecord>& records) {
     {
       // All eight parameters are bound for every row.
       Lease up(*prepared_up.value(), db::Statement::Bindings::Keep);
-      up->bind(1, a.notification_id).bind(2, to_string(r.next)).bind(3, a.number).bind(4, r.next_attempt_at);
-      up->bind(5, a.finished_at);
+      up->bind(1, a.notification_id).bind_unowned(2, to_string(r.next)).bind(3, a.number);
+      up->bind(4, r.next_attempt_at).bind(5, a.finished_at);
       if (r.last_error.empty()) {
         up->bind_null(6);
       } else {
-        up->bind(6, r.last_error);
+        up->bind_unowned(6, r.last_error);
       }
       up->bind(7, a.http_status).bind(8, owed(r.next));
       if (auto stepped = up->step(); !stepped) return stepped.error();  // the lease resets it
