@@ -1,5 +1,7 @@
 #include "plugin/plugin_host.h"
 
+#include <cstring>
+
 #include <dlfcn.h>
 
 #include <filesystem>
@@ -14,12 +16,7 @@ struct herald_request {
 namespace herald::plugin {
 namespace {
 
-bool has_crlf(const char* s) {
-  for (; s && *s; ++s) {
-    if (*s == '\r' || *s == '\n') return true;
-  }
-  return false;
-}
+bool has_crlf(const char* s) { return s && s[std::strcspn(s, "\r\n")] != '\0'; }
 
 int refuse(herald_request* req, std::string what) {
   if (req->spec.refused.empty()) req->spec.refused = std::move(what);
@@ -70,8 +67,8 @@ int api_add_header(herald_request* req, const char* name, const char* value) noe
     if (!req || !name || !value || !*name) return 1;
     if (has_crlf(name) || has_crlf(value))
       return refuse(req, std::string("header '") + name + "' contains CR or LF");
-    for (const char* p = name; *p; ++p) {
-      if (*p == ':' || *p == ' ') return refuse(req, std::string("header name '") + name + "' is invalid");
+    if (name[std::strcspn(name, ": ")] != '\0') {
+      return refuse(req, std::string("header name '") + name + "' is invalid");
     }
     req->spec.headers.emplace_back(name, value);
     return 0;
@@ -213,6 +210,7 @@ uint64_t Channel::flags() const {
 Channel::Built Channel::build(const herald_message& message) {
   Built out;
   herald_request req;
+  req.spec.headers.reserve(8);  // room for a channel's usual headers, without regrowing
   char err[512] = {0};
   out.result = library_->descriptor().build_request(instance_, &message, &req, err, sizeof err);
   err[sizeof err - 1] = 0;
