@@ -1222,6 +1222,7 @@ void Daemon::flush_records() {
   flush_armed_ = flush_now_ = false;
   auto batch = std::make_shared<std::vector<Outcome>>(std::move(to_record_));
   to_record_.clear();
+  to_record_.reserve(kRecordBatch);  // the next batch, without regrowing (an Outcome moves at each step)
   ++records_running_;
   // The records are made here and go when the answer is back, here too.
   auto records = std::make_shared<const std::vector<state::StateStore::AttemptRecord>>(records_of(*batch));
