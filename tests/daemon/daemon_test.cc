@@ -56,6 +56,14 @@ class DaemonTest : public ::testing::Test {
     EXPECT_TRUE(s) << s.error().message;
     return std::move(d.value());
   }
+  // With the probe channel that builds on any thread (tests/plugin_fixtures).
+  std::unique_ptr<Daemon> start_with_probe(boost::asio::io_context& io, const std::string& sink_url,
+                                           std::vector<std::string> schedule = {"1s", "2s"}) {
+    test::Scenario s = scenario(sink_url, std::move(schedule));
+    s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread";
+    config_ = test::write_scenario(dir_, s);
+    return start_daemon(io);
+  }
   void emit_person(const std::string& person_id) {
     test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
                        nlohmann::json{{"PersonID", person_id}}.dump(), "",
@@ -97,11 +105,8 @@ TEST_F(DaemonTest, EmittedEventBecomesTheMappedRequestAndEndsDelivered) {
 // like any other, with what was rendered stored for the next one.
 TEST_F(DaemonTest, ABuildOnTheWorkerThatMustWaitIsRetriedWithWhatWasRendered) {
   tools::ThreadedHttpSink sink;
-  test::Scenario s = scenario(sink.url(), {"300ms"});
-  s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread";
-  config_ = test::write_scenario(dir_, s);
   boost::asio::io_context io;
-  auto d = start_daemon(io);
+  auto d = start_with_probe(io, sink.url(), {"300ms"});
   ASSERT_TRUE(d);
   emit_person("probe:retry-first");
   ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Waiting); }));
@@ -126,11 +131,8 @@ TEST_F(DaemonTest, ABuildOnTheWorkerThatMustWaitIsRetriedWithWhatWasRendered) {
 
 TEST_F(DaemonTest, ABuildOnTheWorkerThatCannotSucceedFailsTheNotification) {
   tools::ThreadedHttpSink sink;
-  test::Scenario s = scenario(sink.url());
-  s.plugin_dir = std::string(HERALD_TEST_BINARY_DIR) + "/test_plugins/any_thread";
-  config_ = test::write_scenario(dir_, s);
   boost::asio::io_context io;
-  auto d = start_daemon(io);
+  auto d = start_with_probe(io, sink.url());
   ASSERT_TRUE(d);
   emit_person("probe:fail");
   ASSERT_TRUE(run_until(io, [&] { return in_state(d->store(), state::State::Failed); }));
