@@ -567,13 +567,15 @@ Result<int64_t> StateStore::insert_items(std::vector<IngestItem>& items, int64_t
     const IngestItem::Target& t = *n.target;
     st.bind(p + 1, n.event->id).bind_unowned(p + 2, t.notification).bind_unowned(p + 3, t.endpoint);
     st.bind(p + 4, now_ms).bind_unowned(p + 5, n.message_id);
-    for (const auto& [param, text] : {std::pair{p + 6, &n.rule}, std::pair{p + 7, &n.recipients}}) {
-      if (*text) {
-        st.bind_unowned(param, **text);
+    auto bind_json = [&](int param, const std::optional<std::string>& text) {
+      if (text) {
+        st.bind_unowned(param, *text);
       } else {
         st.bind_null(param);
       }
-    }
+    };
+    bind_json(p + 6, n.rule);
+    bind_json(p + 7, n.recipients);
     st.bind_unowned(p + 8, n.entity_key)
         .bind(p + 9, t.ordered ? 1 : 0)
         .bind_unowned(p + 10, to_string(n.state));
