@@ -893,9 +893,7 @@ Daemon::Prepared Daemon::prepare(state::StateStore& store, Runtime& rt, RecentEv
   if ((flags & HERALD_PLUGIN_BUILD_ANY_THREAD) && endpoint->auth_type != "oauth2") {
     // The loop would otherwise do this between two sends (an OAuth2 token is
     // the one thing a request could need from it).
-    p.message = std::make_shared<delivery::Message>(
-        p.row.id, p.row.message_id, static_cast<uint32_t>(p.row.attempts + 1), p.row.notification, rendered,
-        *event, p.row.rule, p.row.recipients, flags);
+    p.message = message_for(p.row, rendered, *event, flags);
     auto built = build_request(*channel, *p.message, *endpoint, rt.config().max_response_bytes);
     if (auto* failed = std::get_if<AttemptResult>(&built)) {
       p.failure = std::move(*failed);
@@ -951,10 +949,7 @@ void Daemon::start_attempt(Prepared attempt) {
   std::shared_ptr<Runtime> rt = std::move(attempt.rt);
   std::shared_ptr<delivery::Message> message = std::move(attempt.message);
   if (!message) {
-    plugin::Channel* channel = rt->channel(r.endpoint);
-    message = std::make_shared<delivery::Message>(r.id, r.message_id, static_cast<uint32_t>(r.attempts + 1),
-                                                  r.notification, std::move(attempt.rendered), *attempt.event,
-                                                  r.rule, r.recipients, channel->flags());
+    message = message_for(r, std::move(attempt.rendered), *attempt.event, rt->channel(r.endpoint)->flags());
   }
   // The message copied what it needs of the event, whose JSON trees the worker
   // built: freed there too.
@@ -1002,6 +997,14 @@ void Daemon::authorize_and_send(std::shared_ptr<state::NotificationRow> row, int
               });
 }
 
+std::shared_ptr<delivery::Message> Daemon::message_for(const state::NotificationRow& row,
+                                                       std::shared_ptr<const delivery::Rendered> rendered,
+                                                       const Event& event, uint64_t plugin_flags) {
+  return std::make_shared<delivery::Message>(row.id, row.message_id, static_cast<uint32_t>(row.attempts + 1),
+                                             row.notification, std::move(rendered), event, row.rule,
+                                             row.recipients, plugin_flags);
+}
+
 std::variant<net::HttpRequest, Daemon::AttemptResult> Daemon::build_request(
     plugin::Channel& channel, const delivery::Message& message, const config::EndpointConfig& endpoint,
     size_t max_response_bytes) {
@@ -1041,6 +1044,7 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
   // with, which `rt` keeps alive until the attempt ends, even across a reload.
   plugin::Channel* channel = rt->channel(row->endpoint);
   const bool built_on_worker = request != nullptr;
+  net::HttpRequest built_here;
   if (!request) {
     auto built = build_request(*channel, *message, *rt->endpoint(row->endpoint),
                                runtime_->config().max_response_bytes);
@@ -1048,9 +1052,9 @@ void Daemon::send_attempt(std::shared_ptr<state::NotificationRow> row, int64_t s
       finish(*row, started, std::move(*failed));
       return after_attempt();
     }
-    request = std::make_unique<net::HttpRequest>(std::move(std::get<net::HttpRequest>(built)));
+    built_here = std::move(std::get<net::HttpRequest>(built));
   }
-  net::HttpRequest& req = *request;
+  net::HttpRequest& req = request ? *request : built_here;
   const bool mail = req.is_mail();
 
   ++in_flight_;

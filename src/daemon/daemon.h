@@ -148,6 +148,10 @@ class Daemon {
     std::optional<int64_t> retry_after_ms;
   };
   void finish(const state::NotificationRow& row, int64_t started_ms, AttemptResult result);
+  // The plugin's message for the next attempt of `row`.
+  static std::shared_ptr<delivery::Message> message_for(const state::NotificationRow& row,
+                                                        std::shared_ptr<const delivery::Rendered> rendered,
+                                                        const Event& event, uint64_t plugin_flags);
   // The channel's request for one attempt, with what the host adds (agent,
   // the endpoint's headers and connection settings), or why there is none.
   // Thread-safe when the channel sets HERALD_PLUGIN_BUILD_ANY_THREAD.
