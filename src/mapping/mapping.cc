@@ -820,6 +820,9 @@ struct Mapping::Impl {
     RenderedMessage msg;
     msg.verb = c.verb;
 
+    // Values made of dots only, in case one forms a "." or ".." segment.
+    PathSpans dots;
+    std::vector<const UrlPiece*> dot_pieces;
     for (const UrlPiece& piece : c.url) {
       if (!piece.ref) {
         msg.path += piece.literal;
@@ -836,7 +839,19 @@ struct Mapping::Impl {
                      " has no value; a URL with a hole is not sent"};
       }
       // Braces around a GUID have no place in a URL: {79036D80-...} -> 79036D80-...
+      const std::size_t begin = msg.path.size();
       msg.path += percent_encode_segment(strip_guid_braces(value_to_text(*v)));
+      if (msg.path.size() > begin && msg.path.find_first_not_of('.', begin) == std::string::npos) {
+        dots.emplace_back(begin, msg.path.size());
+        dot_pieces.push_back(&piece);
+      }
+    }
+    if (!dots.empty()) {
+      if (auto d = dot_segment_from_value(msg.path, dots)) {
+        return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + dot_pieces[d->value]->placeholder +
+                     " makes the path segment \"" + std::string(d->segment) +
+                     "\", which would leave its place in the URL; not sent"};
+      }
     }
 
     // Every value first, in file order (so the first failing property is

@@ -1,5 +1,7 @@
 #include "mapping/url.h"
 
+#include <algorithm>
+
 namespace herald::mapping {
 
 std::string join_url(std::string_view base, std::string_view path) {
@@ -31,6 +33,21 @@ std::string percent_encode_segment(std::string_view s) {
     }
   }
   return out;
+}
+
+std::optional<DotSegment> dot_segment_from_value(std::string_view path, const PathSpans& from_values) {
+  const std::size_t end = std::min(path.find_first_of("?#"), path.size());
+  for (std::size_t begin = 0; begin <= end;) {
+    std::size_t stop = std::min(path.find('/', begin), end);
+    const std::string_view segment = path.substr(begin, stop - begin);
+    if (segment == "." || segment == "..") {
+      for (std::size_t i = 0; i < from_values.size(); ++i) {
+        if (from_values[i].first < stop && from_values[i].second > begin) return DotSegment{i, segment};
+      }
+    }
+    begin = stop + 1;
+  }
+  return std::nullopt;
 }
 
 Result<std::vector<UrlTemplatePart>> parse_url_template(std::string_view url) {

@@ -3,8 +3,11 @@
 // endpoint template such as "/devices/{Devices.ObjectID}/deviceCancelled".
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -22,6 +25,22 @@ std::string join_url(std::string_view base, std::string_view path);
 // becomes %XX with upper-case hex, so '/', '?', '#', ' ', '%' and non-ASCII
 // bytes are all encoded.
 std::string percent_encode_segment(std::string_view s);
+
+// Where values were written into a path: [begin, end) byte ranges.
+using PathSpans = std::vector<std::pair<std::size_t, std::size_t>>;
+
+// A path segment reading "." or "..", and the first of the values in it.
+struct DotSegment {
+  std::size_t value;         // index into the spans
+  std::string_view segment;  // "." or ".."
+};
+
+// The first path segment reading "." or ".." that holds a byte of
+// `from_values`, if any. curl removes such segments before sending, and
+// servers resolve them, so a value of ".." would climb out of its place in
+// the URL however well it is encoded. Segments after a '?' or '#' are not
+// path segments.
+std::optional<DotSegment> dot_segment_from_value(std::string_view path, const PathSpans& from_values);
 
 // One piece of an endpoint template: literal text, or a {Source.Field}
 // placeholder (split at the first '.'; Field may contain further dots).

@@ -64,6 +64,13 @@ class DaemonTest : public ::testing::Test {
     config_ = test::write_scenario(dir_, s);
     return start_daemon(io);
   }
+  // Runs until one notification is delivered and another failed: the failed ones.
+  std::vector<state::NotificationRow> failed_beside_one_delivered(boost::asio::io_context& io, Daemon& d) {
+    EXPECT_TRUE(run_until(io, [&] {
+      return in_state(d.store(), state::State::Delivered) && in_state(d.store(), state::State::Failed);
+    }));
+    return d.store().list(state::State::Failed, 10).value();
+  }
   void emit_person(const std::string& person_id) {
     test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
                        nlohmann::json{{"PersonID", person_id}}.dump(), "",
@@ -307,13 +314,27 @@ TEST_F(DaemonTest, RenderErrorFailsThatNotificationOnly) {
   emit_person("p7");
   boost::asio::io_context io;
   auto d = start_daemon(io);
-  ASSERT_TRUE(run_until(io, [&] {
-    return in_state(d->store(), state::State::Delivered) && in_state(d->store(), state::State::Failed);
-  }));
-  auto failed = d->store().list(state::State::Failed, 10).value();
+  auto failed = failed_beside_one_delivered(io, *d);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_THAT(failed[0].last_error.value_or(""), HasSubstr("render"));
   EXPECT_EQ(sink.requests().size(), 1u);
+}
+
+TEST_F(DaemonTest, AValueThatWouldClimbOutOfItsPathSegmentIsNotSent) {
+  tools::ThreadedHttpSink sink;
+  config_ = test::write_scenario(dir_, scenario(sink.url()));
+  // curl would send ".../people/../added" as ".../added": another resource.
+  emit_person("..");
+  emit_person("p8");
+  boost::asio::io_context io;
+  auto d = start_daemon(io);
+  auto failed = failed_beside_one_delivered(io, *d);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_THAT(failed[0].last_error.value_or(""),
+              HasSubstr("placeholder {Event.PersonID} makes the path segment \"..\""));
+  auto reqs = sink.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/api/people/p8/added");
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "db/sqlite.h"
 
@@ -390,6 +392,35 @@ TEST_F(MappingEndpointTest, EventAndRulePlaceholders) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->verb, "PUT");
   EXPECT_EQ(r->path, "/e/42/p%3F1/a%20b%2Fc/3");
+}
+
+TEST_F(MappingEndpointTest, AValueThatMakesADotSegmentIsNotSent) {
+  const std::string endpoint = R"(<Endpoint URL="/e/{Event.PersonID}/added" />)";
+  for (const char* value : {"..", "."}) {
+    auto r = render_endpoint(endpoint, {{"PersonID", value}});
+    ASSERT_FALSE(r) << value << " rendered as " << r->path;
+    EXPECT_THAT(r.error().message, HasSubstr(path() +
+                                             ":5: <Endpoint>: placeholder {Event.PersonID} makes the "
+                                             "path segment \"" +
+                                             value + "\""));
+    EXPECT_FALSE(r.error().transient);
+  }
+  // Two values that together read "..".
+  json extra = {{"Rule", {{"a", "."}, {"b", "."}}}};
+  auto joined = render_endpoint(R"(<Endpoint URL="/e/{Rule.a}{Rule.b}/x" />)", {}, &extra);
+  ASSERT_FALSE(joined);
+  EXPECT_THAT(joined.error().message, HasSubstr("placeholder {Rule.a} makes the path segment \"..\""));
+  // Dots that are not a whole segment, or that stand in the query, are sent.
+  for (const auto& [url, value, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/e/{Event.PersonID}/added", "...", "/e/.../added"},
+           {"/e/{Event.PersonID}/added", "a..", "/e/a../added"},
+           {"/e/x{Event.PersonID}/added", "..", "/e/x../added"},
+           {"/e/{Event.PersonID}.json", "..", "/e/...json"},
+           {"/e?after={Event.PersonID}", "..", "/e?after=.."}}) {
+    auto r = render_endpoint("<Endpoint URL=\"" + url + "\" />", {{"PersonID", value}});
+    ASSERT_TRUE(r) << url << " with " << value << ": " << r.error().message;
+    EXPECT_EQ(r->path, expected);
+  }
 }
 
 TEST_F(MappingEndpointTest, VerbsAreCaseInsensitive) {

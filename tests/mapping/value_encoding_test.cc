@@ -153,6 +153,27 @@ TEST(MappingUrlTest, JoinUrl) {
   EXPECT_EQ(join_url("https://h", "/"), "https://h/");
 }
 
+TEST(MappingUrlTest, DotSegmentFromValue) {
+  // "/a/../b" with ".." written from a value.
+  auto d = dot_segment_from_value("/a/../b", {{3, 5}});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->value, 0u);
+  EXPECT_EQ(d->segment, "..");
+  d = dot_segment_from_value("/a/./b", {{1, 2}, {3, 4}});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->value, 1u);
+  EXPECT_EQ(d->segment, ".");
+  // At the very end, and made of two values.
+  EXPECT_TRUE(dot_segment_from_value("/a/..", {{3, 4}, {4, 5}}));
+  // Not a whole segment, not from a value, or past the path.
+  EXPECT_FALSE(dot_segment_from_value("/a/x../b", {{4, 6}}));
+  EXPECT_FALSE(dot_segment_from_value("/a/.../b", {{3, 6}}));
+  EXPECT_FALSE(dot_segment_from_value("/../b/..x", {{7, 9}}));
+  EXPECT_FALSE(dot_segment_from_value("/a?q=/../", {{6, 8}}));
+  EXPECT_FALSE(dot_segment_from_value("/a#/..", {{4, 6}}));
+  EXPECT_FALSE(dot_segment_from_value("", {}));
+}
+
 TEST(MappingUrlTest, PercentEncodeSegment) {
   EXPECT_EQ(percent_encode_segment("AZaz09-._~"), "AZaz09-._~");
   EXPECT_EQ(percent_encode_segment("a/b c?d#e%f"), "a%2Fb%20c%3Fd%23e%25f");
