@@ -820,9 +820,10 @@ struct Mapping::Impl {
     RenderedMessage msg;
     msg.verb = c.verb;
 
-    // Values made of dots only, in case one forms a "." or ".." segment.
-    PathSpans dots;
-    std::vector<const UrlPiece*> dot_pieces;
+    // Values that are empty or dots only, in case one makes a whole path
+    // segment "", "." or "..".
+    PathSpans suspects;
+    std::vector<const UrlPiece*> suspect_pieces;
     for (const UrlPiece& piece : c.url) {
       if (!piece.ref) {
         msg.path += piece.literal;
@@ -841,15 +842,19 @@ struct Mapping::Impl {
       // Braces around a GUID have no place in a URL: {79036D80-...} -> 79036D80-...
       const std::size_t begin = msg.path.size();
       msg.path += percent_encode_segment(strip_guid_braces(value_to_text(*v)));
-      if (msg.path.size() > begin && msg.path.find_first_not_of('.', begin) == std::string::npos) {
-        dots.emplace_back(begin, msg.path.size());
-        dot_pieces.push_back(&piece);
+      if (msg.path.find_first_not_of('.', begin) == std::string::npos) {
+        suspects.emplace_back(begin, msg.path.size());
+        suspect_pieces.push_back(&piece);
       }
     }
-    if (!dots.empty()) {
-      if (auto d = dot_segment_from_value(msg.path, dots)) {
-        return Error{where(c.endpoint_line) + "<Endpoint>: placeholder " + dot_pieces[d->value]->placeholder +
-                     " makes the path segment \"" + std::string(d->segment) +
+    if (!suspects.empty()) {
+      if (auto u = unsafe_segment_from_value(msg.path, suspects)) {
+        const std::string prefix =
+            where(c.endpoint_line) + "<Endpoint>: placeholder " + suspect_pieces[u->value]->placeholder;
+        if (u->segment.empty()) {
+          return Error{prefix + " is empty and leaves an empty path segment; a URL with a hole is not sent"};
+        }
+        return Error{prefix + " makes the path segment \"" + std::string(u->segment) +
                      "\", which would leave its place in the URL; not sent"};
       }
     }

@@ -35,14 +35,16 @@ std::string percent_encode_segment(std::string_view s) {
   return out;
 }
 
-std::optional<DotSegment> dot_segment_from_value(std::string_view path, const PathSpans& from_values) {
+std::optional<UnsafeSegment> unsafe_segment_from_value(std::string_view path, const PathSpans& from_values) {
   const std::size_t end = std::min(path.find_first_of("?#"), path.size());
   for (std::size_t begin = 0; begin <= end;) {
-    std::size_t stop = std::min(path.find('/', begin), end);
+    const std::size_t stop = std::min(path.find('/', begin), end);
     const std::string_view segment = path.substr(begin, stop - begin);
-    if (segment == "." || segment == "..") {
+    if (segment.empty() || segment == "." || segment == "..") {
       for (std::size_t i = 0; i < from_values.size(); ++i) {
-        if (from_values[i].first < stop && from_values[i].second > begin) return DotSegment{i, segment};
+        const auto [first, last] = from_values[i];
+        const bool inside = first == last ? begin <= first && first <= stop : first < stop && last > begin;
+        if (inside) return UnsafeSegment{i, segment};
       }
     }
     begin = stop + 1;

@@ -29,18 +29,20 @@ std::string percent_encode_segment(std::string_view s);
 // Where values were written into a path: [begin, end) byte ranges.
 using PathSpans = std::vector<std::pair<std::size_t, std::size_t>>;
 
-// A path segment reading "." or "..", and the first of the values in it.
-struct DotSegment {
+// A path segment that values left empty or made "." or "..", and the
+// first of those values.
+struct UnsafeSegment {
   std::size_t value;         // index into the spans
-  std::string_view segment;  // "." or ".."
+  std::string_view segment;  // "", "." or ".."
 };
 
-// The first path segment reading "." or ".." that holds a byte of
-// `from_values`, if any. curl removes such segments before sending, and
-// servers resolve them, so a value of ".." would climb out of its place in
-// the URL however well it is encoded. Segments after a '?' or '#' are not
-// path segments.
-std::optional<DotSegment> dot_segment_from_value(std::string_view path, const PathSpans& from_values);
+// The first path segment that is empty, "." or ".." and holds a value of
+// `from_values` (an empty value counts where it stands), if any. curl and
+// servers resolve "." and "..", so a value of ".." would climb out of its
+// place in the URL however well it is encoded; an empty one turns
+// "/people/{id}" into "/people/", the collection. Segments after a '?' or
+// '#' are not path segments.
+std::optional<UnsafeSegment> unsafe_segment_from_value(std::string_view path, const PathSpans& from_values);
 
 // One piece of an endpoint template: literal text, or a {Source.Field}
 // placeholder (split at the first '.'; Field may contain further dots).

@@ -394,7 +394,7 @@ TEST_F(MappingEndpointTest, EventAndRulePlaceholders) {
   EXPECT_EQ(r->path, "/e/42/p%3F1/a%20b%2Fc/3");
 }
 
-TEST_F(MappingEndpointTest, AValueThatMakesADotSegmentIsNotSent) {
+TEST_F(MappingEndpointTest, AValueThatMakesADotOrEmptySegmentIsNotSent) {
   const std::string endpoint = R"(<Endpoint URL="/e/{Event.PersonID}/added" />)";
   for (const char* value : {"..", "."}) {
     auto r = render_endpoint(endpoint, {{"PersonID", value}});
@@ -410,13 +410,24 @@ TEST_F(MappingEndpointTest, AValueThatMakesADotSegmentIsNotSent) {
   auto joined = render_endpoint(R"(<Endpoint URL="/e/{Rule.a}{Rule.b}/x" />)", {}, &extra);
   ASSERT_FALSE(joined);
   EXPECT_THAT(joined.error().message, HasSubstr("placeholder {Rule.a} makes the path segment \"..\""));
-  // Dots that are not a whole segment, or that stand in the query, are sent.
+  // An empty value would send "/e//added" (one slash, once servers merge
+  // them) or "/e/", the collection.
+  for (const char* url : {"/e/{Event.PersonID}/added", "/e/{Event.PersonID}", "{Event.PersonID}"}) {
+    auto r = render_endpoint(std::string("<Endpoint URL=\"") + url + "\" />", {{"PersonID", ""}});
+    ASSERT_FALSE(r) << url << " rendered as " << r->path;
+    EXPECT_THAT(r.error().message,
+                HasSubstr(path() + ":5: <Endpoint>: placeholder {Event.PersonID} is empty and leaves "
+                                   "an empty path segment; a URL with a hole is not sent"));
+  }
+  // Dots or nothing within a segment, and values in the query, are sent.
   for (const auto& [url, value, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"/e/{Event.PersonID}/added", "...", "/e/.../added"},
            {"/e/{Event.PersonID}/added", "a..", "/e/a../added"},
            {"/e/x{Event.PersonID}/added", "..", "/e/x../added"},
            {"/e/{Event.PersonID}.json", "..", "/e/...json"},
-           {"/e?after={Event.PersonID}", "..", "/e?after=.."}}) {
+           {"/e?after={Event.PersonID}", "..", "/e?after=.."},
+           {"/e/x{Event.PersonID}/added", "", "/e/x/added"},
+           {"/e?after={Event.PersonID}", "", "/e?after="}}) {
     auto r = render_endpoint("<Endpoint URL=\"" + url + "\" />", {{"PersonID", value}});
     ASSERT_TRUE(r) << url << " with " << value << ": " << r.error().message;
     EXPECT_EQ(r->path, expected);

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "mapping/jpath.h"
 #include "mapping/url.h"
 
@@ -153,25 +157,35 @@ TEST(MappingUrlTest, JoinUrl) {
   EXPECT_EQ(join_url("https://h", "/"), "https://h/");
 }
 
-TEST(MappingUrlTest, DotSegmentFromValue) {
+TEST(MappingUrlTest, UnsafeSegmentFromValue) {
   // "/a/../b" with ".." written from a value.
-  auto d = dot_segment_from_value("/a/../b", {{3, 5}});
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->value, 0u);
-  EXPECT_EQ(d->segment, "..");
-  d = dot_segment_from_value("/a/./b", {{1, 2}, {3, 4}});
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->value, 1u);
-  EXPECT_EQ(d->segment, ".");
+  auto u = unsafe_segment_from_value("/a/../b", {{3, 5}});
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->value, 0u);
+  EXPECT_EQ(u->segment, "..");
+  u = unsafe_segment_from_value("/a/./b", {{1, 2}, {3, 4}});
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->value, 1u);
+  EXPECT_EQ(u->segment, ".");
   // At the very end, and made of two values.
-  EXPECT_TRUE(dot_segment_from_value("/a/..", {{3, 4}, {4, 5}}));
+  EXPECT_TRUE(unsafe_segment_from_value("/a/..", {{3, 4}, {4, 5}}));
+  // Empty values that leave a whole segment empty: "/a//b", "/a/", "", "/b".
+  for (const auto& [path, at] : std::vector<std::pair<std::string, std::size_t>>{
+           {"/a//b", 3}, {"/a/", 3}, {"", 0}, {"/b", 0}, {"/a/?q=1", 3}}) {
+    u = unsafe_segment_from_value(path, {{at, at}});
+    ASSERT_TRUE(u) << path;
+    EXPECT_EQ(u->segment, "") << path;
+  }
   // Not a whole segment, not from a value, or past the path.
-  EXPECT_FALSE(dot_segment_from_value("/a/x../b", {{4, 6}}));
-  EXPECT_FALSE(dot_segment_from_value("/a/.../b", {{3, 6}}));
-  EXPECT_FALSE(dot_segment_from_value("/../b/..x", {{7, 9}}));
-  EXPECT_FALSE(dot_segment_from_value("/a?q=/../", {{6, 8}}));
-  EXPECT_FALSE(dot_segment_from_value("/a#/..", {{4, 6}}));
-  EXPECT_FALSE(dot_segment_from_value("", {}));
+  EXPECT_FALSE(unsafe_segment_from_value("/a/x../b", {{4, 6}}));
+  EXPECT_FALSE(unsafe_segment_from_value("/a/.../b", {{3, 6}}));
+  EXPECT_FALSE(unsafe_segment_from_value("/../b/..x", {{7, 9}}));
+  EXPECT_FALSE(unsafe_segment_from_value("/a?q=/../", {{6, 8}}));
+  EXPECT_FALSE(unsafe_segment_from_value("/a#/..", {{4, 6}}));
+  EXPECT_FALSE(unsafe_segment_from_value("/ax/b", {{2, 2}}));  // "a" + "" + "x"
+  EXPECT_FALSE(unsafe_segment_from_value("/a?q=", {{5, 5}}));  // an empty query value
+  EXPECT_FALSE(unsafe_segment_from_value("/a//b", {{1, 2}}));  // the literal "//" is the mapping's
+  EXPECT_FALSE(unsafe_segment_from_value("", {}));
 }
 
 TEST(MappingUrlTest, PercentEncodeSegment) {
