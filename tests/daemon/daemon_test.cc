@@ -64,13 +64,6 @@ class DaemonTest : public ::testing::Test {
     config_ = test::write_scenario(dir_, s);
     return start_daemon(io);
   }
-  // Runs until one notification is delivered and another failed: the failed ones.
-  std::vector<state::NotificationRow> failed_beside_one_delivered(boost::asio::io_context& io, Daemon& d) {
-    EXPECT_TRUE(run_until(io, [&] {
-      return in_state(d.store(), state::State::Delivered) && in_state(d.store(), state::State::Failed);
-    }));
-    return d.store().list(state::State::Failed, 10).value();
-  }
   void emit_person(const std::string& person_id) {
     test::append_event(dir_.file("producer.db"), "identity", "CREATE", "REST Person Added",
                        nlohmann::json{{"PersonID", person_id}}.dump(), "",
@@ -314,7 +307,10 @@ TEST_F(DaemonTest, RenderErrorFailsThatNotificationOnly) {
   emit_person("p7");
   boost::asio::io_context io;
   auto d = start_daemon(io);
-  auto failed = failed_beside_one_delivered(io, *d);
+  ASSERT_TRUE(run_until(io, [&] {
+    return in_state(d->store(), state::State::Delivered) && in_state(d->store(), state::State::Failed);
+  }));
+  auto failed = d->store().list(state::State::Failed, 10).value();
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_THAT(failed[0].last_error.value_or(""), HasSubstr("render"));
   EXPECT_EQ(sink.requests().size(), 1u);
